@@ -1,0 +1,135 @@
+"""The one CLI: `critiquelab serve | db upgrade | users ... | import | demo | stats`."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from app.core.database import session_scope
+from app.core.errors import AppError
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="critiquelab: critique-assistance experiments")
+db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
+users_cli = typer.Typer(no_args_is_help=True, help="User accounts.")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(users_cli, name="users")
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    reload: bool = False,
+) -> None:
+    """Run the web app (migrate first with `critiquelab db upgrade`)."""
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, reload=reload)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the Alembic migrations to the configured database."""
+    from app.core.migrations import upgrade
+
+    upgrade(revision)
+    typer.echo(f"database at {revision}")
+
+
+@users_cli.command("create")
+def users_create(
+    username: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="labeler | admin | researcher")],
+) -> None:
+    """Create a user."""
+    from app.users.service import create_user
+
+    try:
+        with session_scope() as s:
+            user = create_user(s, username, password, role)
+            typer.echo(f"created {user.role} {user.username} (id {user.id})")
+    except AppError as exc:
+        _fail(exc.message)
+
+
+@users_cli.command("token")
+def users_token(username: str) -> None:
+    """Print a bearer token for the JSON API."""
+    from app.users.service import api_token_for
+
+    try:
+        with session_scope() as s:
+            typer.echo(api_token_for(s, username))
+    except AppError as exc:
+        _fail(exc.message)
+
+
+@cli.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=False)],
+    format: Annotated[str, typer.Option("--format", help="native | paper")] = "native",
+) -> None:
+    """Import a JSONL file, all or nothing; prints what was added as JSON."""
+    from app.corpus.importer import import_file
+    from app.corpus.parsing import ImportFileError, ImportFormat
+
+    try:
+        fmt = ImportFormat(format)
+    except ValueError:
+        _fail(f"--format must be native or paper, not {format!r}")
+        return
+    if not file.is_file():
+        _fail(f"{file}: no such file")
+    with Progress(
+        TextColumn("checking {task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task(file.name, total=None)
+        try:
+            with session_scope() as s:
+                added = import_file(s, file, fmt, progress=lambda d, t: bar.update(task, completed=d, total=t))
+        except ImportFileError as exc:
+            _fail(f"{exc} (nothing was imported)")
+            return
+    typer.echo(json.dumps({"added": added}, sort_keys=True))
+
+
+@cli.command()
+def stats() -> None:
+    """Print the count of every entity as one JSON object."""
+    from app.corpus.stats import entity_counts
+
+    with session_scope() as s:
+        typer.echo(json.dumps(entity_counts(s), sort_keys=True))
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo data and demo users (idempotent); prints the logins."""
+    from app.corpus.demo import load_demo
+
+    with session_scope() as s:
+        logins, added = load_demo(s)
+    typer.echo(f"demo data loaded (added: {json.dumps(added, sort_keys=True)})")
+    typer.echo("demo logins (username / password / role):")
+    for username, password, role in logins:
+        typer.echo(f"  {username:<12} {password:<20} {role}")
+
+
+def main() -> None:
+    try:
+        cli()
+    except AppError as exc:  # pragma: no cover - last resort, commands catch their own
+        err.print(f"[red]error:[/red] {exc.message}")
+        sys.exit(1)

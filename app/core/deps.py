@@ -1,0 +1,101 @@
+"""Typed dependencies: the request's session, the current user, roles, CSRF."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.core.database import get_db
+from app.core.errors import Forbidden, Unauthenticated
+from app.core.security import new_csrf_token, read_api_token, same_token
+from app.core.settings import get_settings
+from app.models import Role, User
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def ensure_csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_FIELD)
+    if not token:
+        token = new_csrf_token()
+        request.session[CSRF_FIELD] = token
+    return str(token)
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every state-changing request carried by the session cookie must echo the CSRF token.
+
+    Bearer-token requests are exempt: a browser never attaches them on its own.
+    """
+    if request.method in SAFE_METHODS or _bearer(request):
+        return
+    expected = request.session.get(CSRF_FIELD)
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not same_token(expected, sent):
+        raise Forbidden("missing or invalid CSRF token; reload the page and try again")
+
+
+def get_optional_user(request: Request, db: SessionDep) -> User | None:
+    user: User | None = None
+    token = _bearer(request)
+    if token:
+        parsed = read_api_token(get_settings().secret_key, token)
+        if parsed is None:
+            raise Unauthenticated("invalid bearer token")
+        user = db.get(User, parsed[0])
+        if user is None or user.token_version != parsed[1]:
+            raise Unauthenticated("bearer token revoked or unknown")
+    elif "uid" in request.session:
+        user = db.get(User, request.session["uid"])
+        if user is None or user.token_version != request.session.get("v"):
+            request.session.pop("uid", None)
+            user = None
+    if user is not None and not user.is_active:
+        raise Unauthenticated("this account is deactivated")
+    request.state.user = user
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def get_current_user(user: OptionalUser) -> User:
+    if user is None:
+        raise Unauthenticated("log in first")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(*roles: Role) -> Callable[[User], User]:
+    allowed = {r.value for r in roles}
+
+    def _check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"this needs the {' or '.join(sorted(allowed))} role")
+        return user
+
+    return _check
+
+
+AdminUser = Annotated[User, Depends(require_role(Role.admin))]
+LabelerUser = Annotated[User, Depends(require_role(Role.labeler))]
+ResearcherUser = Annotated[User, Depends(require_role(Role.researcher, Role.admin))]

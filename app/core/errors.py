@@ -1,0 +1,89 @@
+"""One error format: {"error": {"code", "message", "field"?}} for the API, a page or a toast for HTML."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+def _wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    return "application/json" in request.headers.get("accept", "") and "text/html" not in (
+        request.headers.get("accept", "")
+    )
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, field: str | None = None
+) -> Response:
+    if _wants_json(request):
+        body: dict[str, Any] = {"code": code, "message": message}
+        if field:
+            body["field"] = field
+        return JSONResponse({"error": body}, status_code=status)
+    if status == 401:
+        # A browser that is not logged in goes to the login page.
+        return Response(status_code=303, headers={"Location": f"/login?next={request.url.path}"})
+    from app.core.templating import templates
+
+    if request.headers.get("HX-Request"):
+        # htmx swaps nothing on 4xx by default; the toast is placed by static/app.js.
+        return templates.TemplateResponse(
+            request, "_partials/toast.html", {"message": message}, status_code=status
+        )
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message},
+        status_code=status,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        return error_response(request, exc.status_code, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(request, exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        message = f"{loc}: {first.get('msg', 'invalid input')}" if loc else "invalid input"
+        return error_response(request, 422, "validation_error", message, loc or None)

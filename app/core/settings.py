@@ -1,0 +1,61 @@
+"""Typed settings, read from CRITIQUELAB_* environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRITIQUELAB_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'critiquelab.sqlite3'}"
+    secret_key: str = PLACEHOLDER_SECRET
+    # Keys the hash that pseudonymises labeler ids in exports; separate from the session key
+    # so rotating sessions does not change published pseudonyms.
+    export_salt: str = PLACEHOLDER_SECRET
+
+    model_url: str = "http://127.0.0.1:8001/v1"
+    model_name: str = "smollm2-135m-instruct"
+    prompt_format: Literal["paper", "chat"] = "chat"
+
+    session_max_age_s: int = 14 * 24 * 3600
+    secure_cookies: bool = False
+    # Passages longer than this are rejected at import (characters, ~12k tokens).
+    max_text_chars: int = Field(default=50_000, ge=1)
+    severity_labels: tuple[str, str, str, str] = ("minor", "moderate", "major", "critical")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        if self.environment != "development" and PLACEHOLDER_SECRET in (
+            self.secret_key,
+            self.export_salt,
+        ):
+            raise ValueError(
+                "CRITIQUELAB_SECRET_KEY and CRITIQUELAB_EXPORT_SALT must be set outside "
+                "development (they are still the placeholder)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _normalise_database_url(self) -> "Settings":
+        # Accept the common postgres:// and postgresql:// spellings; we drive psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if self.database_url.startswith(prefix):
+                self.database_url = "postgresql+psycopg://" + self.database_url[len(prefix) :]
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

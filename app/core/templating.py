@@ -1,0 +1,25 @@
+"""Jinja2 templates (with block fragments for htmx) and the globals every page needs."""
+
+from typing import Any
+
+from fastapi import Request
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from app.core.settings import PROJECT_ROOT, get_settings
+
+templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "templates"))
+
+
+def _csrf_token(request: Request) -> str:
+    from app.core.deps import ensure_csrf_token
+
+    return ensure_csrf_token(request)
+
+
+def _current_user(request: Request) -> Any:
+    return getattr(request.state, "user", None)
+
+
+templates.env.globals["csrf_token"] = _csrf_token
+templates.env.globals["current_user"] = _current_user
+templates.env.globals["severity_labels"] = lambda: get_settings().severity_labels

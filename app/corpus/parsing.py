@@ -1,0 +1,89 @@
+"""Reading an import file into validated records, or one error naming line and field."""
+
+import json
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from app.corpus.records import NativeRecord, PaperRecord
+
+Progress = Callable[[int, int], None]
+
+
+class ImportFormat(StrEnum):
+    native = "native"
+    paper = "paper"
+
+
+RECORD_TYPES: dict[ImportFormat, type[BaseModel]] = {
+    ImportFormat.native: NativeRecord,
+    ImportFormat.paper: PaperRecord,
+}
+
+
+class ImportFileError(Exception):
+    """A bad import file; nothing from it is stored."""
+
+    def __init__(self, filename: str, line: int | None, field: str | None, message: str) -> None:
+        self.filename, self.line, self.field, self.message = filename, line, field, message
+        where = filename + (f", line {line}" if line else "") + (f", field {field}" if field else "")
+        super().__init__(f"{where}: {message}")
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def parse_records(
+    path: Path,
+    fmt: ImportFormat,
+    max_text_chars: int,
+    progress: Progress | None = None,
+    display_name: str | None = None,
+) -> list[tuple[int, BaseModel]]:
+    """Validate every line first, so a bad line anywhere stores nothing."""
+    name = display_name or path.name
+    record_type = RECORD_TYPES[fmt]
+    lines = list(_read_lines(path, name))
+    total = len(lines)
+    records: list[tuple[int, BaseModel]] = []
+    for done, (lineno, raw) in enumerate(lines, 1):
+        try:
+            json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ImportFileError(name, lineno, None, f"malformed JSON: {exc.msg} (column {exc.colno})") from exc
+        try:
+            record = record_type.model_validate_json(raw, strict=True)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+            raise ImportFileError(name, lineno, _loc(err["loc"]) or None, err["msg"] + more) from exc
+        passage = record.passage if isinstance(record, NativeRecord) else record.data.passage  # type: ignore[attr-defined]
+        field = "passage.text" if isinstance(record, NativeRecord) else "data.passage.text"
+        if len(passage.text) > max_text_chars:
+            raise ImportFileError(
+                name, lineno, field, f"text of {len(passage.text)} characters is over the limit of {max_text_chars}"
+            )
+        records.append((lineno, record))
+        if progress and (done % 50 == 0 or done == total):
+            progress(done, total)
+    if not records:
+        raise ImportFileError(name, None, None, "the file holds no records")
+    return records
+
+
+def _read_lines(path: Path, name: str) -> Iterator[tuple[int, str]]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if line.strip():
+                    yield lineno, line
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(name, None, None, f"not UTF-8 text: {exc.reason}") from exc
+    except OSError as exc:
+        raise ImportFileError(name, None, None, f"cannot read the file: {exc.strerror}") from exc

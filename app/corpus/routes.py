@@ -1,0 +1,72 @@
+"""Admin pages for the corpus: browse what is stored, upload an import and watch it run."""
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from app.corpus import service
+from app.corpus.parsing import ImportFormat
+from app.corpus.repository import CorpusRepository
+from app.corpus.stats import entity_counts
+from app.core.deps import AdminUser, SessionDep
+from app.core.errors import AppError, NotFound
+from app.core.templating import templates
+from app.models import ImportRun
+
+router = APIRouter(prefix="/admin")
+
+
+@router.get("/data")
+def data_page(request: Request, db: SessionDep, admin: AdminUser, page: int = 1) -> Response:
+    repo = CorpusRepository(db)
+    per_page = 20
+    passages = repo.list_passages(limit=per_page, offset=(max(page, 1) - 1) * per_page)
+    return templates.TemplateResponse(
+        request,
+        "corpus/data.html",
+        {"passages": passages, "counts": entity_counts(db), "page": page, "pages": -(-repo.count_passages() // per_page)},
+    )
+
+
+@router.get("/import")
+def import_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
+    return templates.TemplateResponse(request, "corpus/import.html", {"runs": service.recent_runs(db)})
+
+
+@router.post("/import")
+def upload(
+    request: Request,
+    background: BackgroundTasks,
+    admin: AdminUser,
+    file: Annotated[UploadFile, File()],
+    format: Annotated[ImportFormat, Form()],
+) -> Response:
+    if not file.filename:
+        raise AppError("choose a file to import", field="file")
+    with tempfile.NamedTemporaryFile(delete=False, suffix=".jsonl") as tmp:
+        shutil.copyfileobj(file.file, tmp)
+    run_id = service.create_run(Path(file.filename).name, format, admin.id)
+    background.add_task(service.execute_run, run_id, Path(tmp.name))
+    run = _fresh_run(run_id)
+    return templates.TemplateResponse(request, "corpus/_import_run.html", {"run": run})
+
+
+@router.get("/import/{run_id}")
+def run_status(request: Request, db: SessionDep, admin: AdminUser, run_id: int) -> Response:
+    run = db.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound(f"no import run {run_id}")
+    return templates.TemplateResponse(request, "corpus/_import_run.html", {"run": run})
+
+
+def _fresh_run(run_id: int) -> ImportRun:
+    from app.core.database import session_scope
+
+    with session_scope() as s:
+        run = s.get(ImportRun, run_id)
+        assert run is not None
+        return run

@@ -1,0 +1,58 @@
+"""Import runs: an upload becomes a tracked run whose progress any app process can read."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.corpus.importer import import_file
+from app.corpus.parsing import ImportFileError, ImportFormat
+from app.core.database import session_scope
+from app.models import ImportRun, ImportStatus
+
+
+def create_run(filename: str, fmt: ImportFormat, uploaded_by_id: int | None) -> int:
+    with session_scope() as s:
+        run = ImportRun(filename=filename, format=fmt.value, status=ImportStatus.queued, uploaded_by_id=uploaded_by_id)
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def _update(run_id: int, **fields: object) -> None:
+    # Its own short transaction, so progress is visible while the import itself is open.
+    with session_scope() as s:
+        run = s.get(ImportRun, run_id)
+        assert run is not None
+        for k, v in fields.items():
+            setattr(run, k, v)
+
+
+def execute_run(run_id: int, path: Path) -> None:
+    """Run an import to the end, recording progress and the outcome on its ImportRun."""
+    with session_scope() as s:
+        run = s.get(ImportRun, run_id)
+        assert run is not None
+        fmt, name = ImportFormat(run.format), run.filename
+    _update(run_id, status=ImportStatus.validating)
+
+    def progress(done: int, total: int) -> None:
+        writing = {"status": ImportStatus.writing} if done == total else {}
+        _update(run_id, processed_lines=done, total_lines=total, **writing)
+
+    try:
+        with session_scope() as s:
+            added = import_file(s, path, fmt, progress=progress, display_name=name)
+        _update(run_id, status=ImportStatus.succeeded, added=added, finished_at=datetime.now(UTC))
+    except ImportFileError as exc:
+        _update(run_id, status=ImportStatus.failed, error=str(exc), finished_at=datetime.now(UTC))
+    except Exception as exc:  # the run must never stay "running" because of a crash
+        _update(run_id, status=ImportStatus.failed, error=f"internal error: {exc!r}", finished_at=datetime.now(UTC))
+        raise
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def recent_runs(session: Session, limit: int = 20) -> list[ImportRun]:
+    return list(session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)))

@@ -1,0 +1,42 @@
+"""The ASGI application: middleware, routers, static files, error handlers."""
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.core.deps import csrf_protect
+from app.core.errors import install_error_handlers
+from app.core.settings import PROJECT_ROOT, get_settings
+from app.corpus import routes as corpus_routes
+from app.dashboard import routes as dashboard_routes
+from app.users import routes as user_routes
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="critiquelab",
+        version="0.1.0",
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/docs",
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="critiquelab_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    for module in (user_routes, corpus_routes, dashboard_routes):
+        app.include_router(module.router)
+    app.include_router(user_routes.api)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+app = create_app()

@@ -1,0 +1,71 @@
+"""All ORM models; importing this package registers every table on Base.metadata."""
+
+from app.models.assist import AssistanceCritique, AssistanceSet
+from app.models.base import Base
+from app.models.corpus import (
+    Answer,
+    AnswerSource,
+    Category,
+    HelpfulnessJudgement,
+    IntendedCritique,
+    Passage,
+    Question,
+    QuestionFeedback,
+)
+from app.models.experiments import (
+    Condition,
+    Experiment,
+    ExperimentLabeler,
+    ExperimentQuestion,
+    ExperimentStatus,
+    ExposureReason,
+    PassageExposure,
+    Task,
+    TaskRelease,
+    TaskStatus,
+)
+from app.models.jobs import ImportRun, ImportStatus, Job, JobStatus
+from app.models.labeling import LabelerCritique, Rating
+from app.models.review import (
+    IntendedCritiqueReview,
+    ReviewCoverage,
+    ReviewJudgement,
+    ReviewStatus,
+)
+from app.models.users import Role, User
+
+__all__ = [
+    "Answer",
+    "AnswerSource",
+    "AssistanceCritique",
+    "AssistanceSet",
+    "Base",
+    "Category",
+    "Condition",
+    "Experiment",
+    "ExperimentLabeler",
+    "ExperimentQuestion",
+    "ExperimentStatus",
+    "ExposureReason",
+    "HelpfulnessJudgement",
+    "ImportRun",
+    "ImportStatus",
+    "IntendedCritique",
+    "IntendedCritiqueReview",
+    "Job",
+    "JobStatus",
+    "LabelerCritique",
+    "Passage",
+    "PassageExposure",
+    "Question",
+    "QuestionFeedback",
+    "Rating",
+    "ReviewCoverage",
+    "ReviewJudgement",
+    "ReviewStatus",
+    "Role",
+    "Task",
+    "TaskRelease",
+    "TaskStatus",
+    "User",
+]

@@ -1,0 +1,126 @@
+"""Login, logout, and the admin's user list (pages and JSON API)."""
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.core.deps import AdminUser, OptionalUser, SessionDep, ensure_csrf_token
+from app.core.errors import AppError
+from app.core.htmx import redirect
+from app.core.templating import templates
+from app.models import Role
+from app.users import service
+from app.users.repository import UserRepository
+from app.users.schemas import UserCreate, UserPublic
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+HOME_BY_ROLE = {Role.admin: "/admin", Role.labeler: "/labeler", Role.researcher: "/research"}
+
+
+def _safe_next(next_url: str | None) -> str | None:
+    # Only same-site paths: never an open redirect.
+    if next_url and next_url.startswith("/") and not urlparse(next_url).netloc:
+        return next_url if not next_url.startswith("//") else None
+    return None
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUser, next: str | None = None) -> Response:
+    if user is not None:
+        return redirect(request, HOME_BY_ROLE[Role(user.role)])
+    ensure_csrf_token(request)
+    return templates.TemplateResponse(request, "users/login.html", {"next": next, "error": None})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    user = service.authenticate(db, username, password)
+    if user is None:
+        return templates.TemplateResponse(
+            request,
+            "users/login.html",
+            {"next": next, "error": "Wrong username or password, or the account is deactivated."},
+            status_code=401,
+        )
+    csrf = request.session.get("csrf_token")
+    request.session.clear()  # a fresh session on login: no fixation
+    request.session.update({"uid": user.id, "v": user.token_version, "csrf_token": csrf})
+    return redirect(request, _safe_next(next) or HOME_BY_ROLE[Role(user.role)])
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return redirect(request, "/login")
+
+
+@router.get("/")
+def home(request: Request, user: OptionalUser) -> Response:
+    if user is None:
+        return redirect(request, "/login")
+    return redirect(request, HOME_BY_ROLE[Role(user.role)])
+
+
+@router.get("/admin/users")
+def users_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
+    return _users_page(request, db, error=None)
+
+
+@router.post("/admin/users")
+def create_user_form(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+) -> Response:
+    try:
+        service.create_user(db, username.strip(), password, role)
+    except AppError as exc:
+        db.rollback()
+        return _users_page(request, db, error=exc.message, status_code=exc.status_code)
+    return _users_page(request, db, error=None)
+
+
+@router.post("/admin/users/{user_id}/active")
+def set_active_form(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    user_id: int,
+    active: Annotated[bool, Form()],
+) -> Response:
+    if user_id == admin.id and not active:
+        raise AppError("you cannot deactivate yourself")
+    service.set_active(db, user_id, active)
+    return _users_page(request, db, error=None)
+
+
+def _users_page(request: Request, db: SessionDep, error: str | None, status_code: int = 200) -> Response:
+    users = UserRepository(db).list()
+    context = {"users": users, "roles": list(Role), "error": error}
+    block = "users_table" if request.headers.get("HX-Request") else None
+    return templates.TemplateResponse(
+        request, "users/admin_users.html", context, status_code=status_code, block_name=block
+    )
+
+
+@api.get("", response_model=list[UserPublic])
+def list_users(db: SessionDep, admin: AdminUser) -> list[UserPublic]:
+    return [UserPublic.model_validate(u) for u in UserRepository(db).list()]
+
+
+@api.post("", response_model=UserPublic, status_code=201)
+def create_user(body: UserCreate, db: SessionDep, admin: AdminUser) -> UserPublic:
+    return UserPublic.model_validate(service.create_user(db, body.username, body.password, body.role))
