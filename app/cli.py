@@ -12,7 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from app.core.database import session_scope
 from app.core.errors import AppError
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False, help="critiquelab: critique-assistance experiments")
+cli = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="critiquelab: critique-assistance experiments"
+)
 db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
 users_cli = typer.Typer(no_args_is_help=True, help="User accounts.")
 cli.add_typer(db_cli, name="db")
@@ -35,7 +37,9 @@ def serve(
     """Run the web app (migrate first with `critiquelab db upgrade`)."""
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, reload=reload)
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers, reload=reload
+    )
 
 
 @db_cli.command("upgrade")
@@ -93,12 +97,18 @@ def import_(
     if not file.is_file():
         _fail(f"{file}: no such file")
     with Progress(
-        TextColumn("checking {task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        TextColumn("checking {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task(file.name, total=None)
         try:
             with session_scope() as s:
-                added = import_file(s, file, fmt, progress=lambda d, t: bar.update(task, completed=d, total=t))
+                added = import_file(
+                    s, file, fmt, progress=lambda d, t: bar.update(task, completed=d, total=t)
+                )
         except ImportFileError as exc:
             _fail(f"{exc} (nothing was imported)")
             return

@@ -11,6 +11,7 @@ from app.corpus import routes as corpus_routes
 from app.dashboard import routes as dashboard_routes
 from app.users import routes as user_routes
 
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -38,5 +39,6 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     return app
+
 
 app = create_app()

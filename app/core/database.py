@@ -24,7 +24,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -38,10 +38,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # SQLite has no row locks: taking the write lock at BEGIN serialises writers, so two
-    # requests can never read the same free task and both claim it.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling is off (isolation_level=None): emit BEGIN ourselves so
+    # SQLAlchemy's transactions are real ones. WAL lets readers run beside the one writer.
+    conn.exec_driver_sql("BEGIN")
 
 
 @lru_cache

@@ -1,6 +1,7 @@
 """Typed dependencies: the request's session, the current user, roles, CSRF."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +12,14 @@ from app.core.errors import Forbidden, Unauthenticated
 from app.core.security import new_csrf_token, read_api_token, same_token
 from app.core.settings import get_settings
 from app.models import Role, User
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    role: str
+
 
 SessionDep = Annotated[Session, Depends(get_db)]
 
@@ -69,7 +78,10 @@ def get_optional_user(request: Request, db: SessionDep) -> User | None:
             user = None
     if user is not None and not user.is_active:
         raise Unauthenticated("this account is deactivated")
-    request.state.user = user
+    # A detached snapshot for templates: error pages render after the session is closed.
+    request.state.user = (
+        UserInfo(id=user.id, username=user.username, role=user.role) if user is not None else None
+    )
     return user
 
 

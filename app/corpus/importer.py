@@ -8,10 +8,10 @@ from pathlib import Path
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from app.core.settings import get_settings
 from app.corpus.parsing import ImportFileError, ImportFormat, Progress, parse_records
 from app.corpus.records import NativeRecord, PaperRecord
 from app.corpus.repository import CorpusRepository
-from app.core.settings import get_settings
 from app.models import (
     AnswerSource,
     ExposureReason,
@@ -38,7 +38,9 @@ def import_file(
     return _store_paper(session, records)
 
 
-def _store_native(session: Session, name: str, records: Sequence[tuple[int, BaseModel]]) -> dict[str, int]:
+def _store_native(
+    session: Session, name: str, records: Sequence[tuple[int, BaseModel]]
+) -> dict[str, int]:
     repo = CorpusRepository(session)
     users = UserRepository(session)
     added: Counter[str] = Counter()
@@ -55,7 +57,10 @@ def _store_native(session: Session, name: str, records: Sequence[tuple[int, Base
                     author = users.get_by_username(a.author)
                     if author is None:
                         raise ImportFileError(
-                            name, lineno, f"questions[{qi}].answers[{ai}].author", f"no user named {a.author!r}"
+                            name,
+                            lineno,
+                            f"questions[{qi}].answers[{ai}].author",
+                            f"no user named {a.author!r}",
                         )
                     author_id = author.id
                 answer, created = repo.get_or_create_answer(
@@ -82,7 +87,11 @@ def _store_native(session: Session, name: str, records: Sequence[tuple[int, Base
                         added["intended_critiques"] += 1
                 # An author has read the passage: they must never label it.
                 if author_id is not None and not repo.has_exposure(author_id, passage.id):
-                    repo.add(PassageExposure(user_id=author_id, passage_id=passage.id, reason=ExposureReason.authored))
+                    repo.add(
+                        PassageExposure(
+                            user_id=author_id, passage_id=passage.id, reason=ExposureReason.authored
+                        )
+                    )
                     session.flush()
     session.flush()
     return dict(added)
@@ -125,7 +134,9 @@ def _store_paper(session: Session, records: Sequence[tuple[int, BaseModel]]) -> 
                 added["question_feedback"] += 1
             flat = 0  # rankings run over the critiques of all answers, in order
             for ai, a in enumerate(q.answers):
-                answer, created = repo.get_or_create_answer(question, AnswerSource.model.value, a.answer)
+                answer, created = repo.get_or_create_answer(
+                    question, AnswerSource.model.value, a.answer
+                )
                 added["answers"] += created
                 for ci, c in enumerate(a.critiques):
                     rank = q.rankings[flat] if q.rankings else None

@@ -28,7 +28,9 @@ class ImportFileError(Exception):
 
     def __init__(self, filename: str, line: int | None, field: str | None, message: str) -> None:
         self.filename, self.line, self.field, self.message = filename, line, field, message
-        where = filename + (f", line {line}" if line else "") + (f", field {field}" if field else "")
+        where = (
+            filename + (f", line {line}" if line else "") + (f", field {field}" if field else "")
+        )
         super().__init__(f"{where}: {message}")
 
 
@@ -56,18 +58,25 @@ def parse_records(
         try:
             json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ImportFileError(name, lineno, None, f"malformed JSON: {exc.msg} (column {exc.colno})") from exc
+            raise ImportFileError(
+                name, lineno, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            ) from exc
         try:
             record = record_type.model_validate_json(raw, strict=True)
         except ValidationError as exc:
             err = exc.errors()[0]
             more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-            raise ImportFileError(name, lineno, _loc(err["loc"]) or None, err["msg"] + more) from exc
+            raise ImportFileError(
+                name, lineno, _loc(err["loc"]) or None, err["msg"] + more
+            ) from exc
         passage = record.passage if isinstance(record, NativeRecord) else record.data.passage  # type: ignore[attr-defined]
         field = "passage.text" if isinstance(record, NativeRecord) else "data.passage.text"
         if len(passage.text) > max_text_chars:
             raise ImportFileError(
-                name, lineno, field, f"text of {len(passage.text)} characters is over the limit of {max_text_chars}"
+                name,
+                lineno,
+                field,
+                f"text of {len(passage.text)} characters is over the limit of {max_text_chars}",
             )
         records.append((lineno, record))
         if progress and (done % 50 == 0 or done == total):

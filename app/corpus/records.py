@@ -130,3 +130,13 @@ class PaperRecord(_Paper):
     time: float | None = None
     split: str | None = None
     data: PaperData
+
+
+def native_json_schema() -> dict[str, object]:
+    schema = NativeRecord.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["description"] = (
+        "One line of a critiquelab native import file (JSONL): a passage with its questions, "
+        "each question's answers by source, and the intended critiques of misleading answers."
+    )
+    return schema

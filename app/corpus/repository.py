@@ -43,7 +43,9 @@ class CorpusRepository:
         if key in self._questions:
             return self._questions[key], False
         question = self.session.scalar(
-            select(Question).where(Question.passage_id == passage.id, Question.content_hash == key[1])
+            select(Question).where(
+                Question.passage_id == passage.id, Question.content_hash == key[1]
+            )
         )
         created = question is None
         if question is None:
@@ -53,18 +55,24 @@ class CorpusRepository:
         self._questions[key] = question
         return question, created
 
-    def get_or_create_answer(self, question: Question, source: str, text: str, **fields: object) -> tuple[Answer, bool]:
+    def get_or_create_answer(
+        self, question: Question, source: str, text: str, **fields: object
+    ) -> tuple[Answer, bool]:
         key = (question.id, source, content_hash(text))
         if key in self._answers:
             return self._answers[key][0], False
         answer = self.session.scalar(
             select(Answer).where(
-                Answer.question_id == question.id, Answer.source == source, Answer.content_hash == key[2]
+                Answer.question_id == question.id,
+                Answer.source == source,
+                Answer.content_hash == key[2],
             )
         )
         created = answer is None
         if answer is None:
-            answer = Answer(question_id=question.id, source=source, text=text, content_hash=key[2], **fields)
+            answer = Answer(
+                question_id=question.id, source=source, text=text, content_hash=key[2], **fields
+            )
             self.session.add(answer)
             self.session.flush()
         self._answers[key] = (answer, created)
@@ -103,9 +111,14 @@ class CorpusRepository:
         )
 
     def intended_count(self, answer_id: int) -> int:
-        return self.session.scalar(
-            select(func.count()).select_from(IntendedCritique).where(IntendedCritique.answer_id == answer_id)
-        ) or 0
+        return (
+            self.session.scalar(
+                select(func.count())
+                .select_from(IntendedCritique)
+                .where(IntendedCritique.answer_id == answer_id)
+            )
+            or 0
+        )
 
     def list_passages(self, limit: int = 200, offset: int = 0) -> Sequence[Passage]:
         return self.session.scalars(

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from app.core.deps import AdminUser, SessionDep
+from app.core.errors import AppError, NotFound
+from app.core.templating import templates
 from app.corpus import service
 from app.corpus.parsing import ImportFormat
 from app.corpus.repository import CorpusRepository
 from app.corpus.stats import entity_counts
-from app.core.deps import AdminUser, SessionDep
-from app.core.errors import AppError, NotFound
-from app.core.templating import templates
 from app.models import ImportRun
 
 router = APIRouter(prefix="/admin")
@@ -28,13 +28,20 @@ def data_page(request: Request, db: SessionDep, admin: AdminUser, page: int = 1)
     return templates.TemplateResponse(
         request,
         "corpus/data.html",
-        {"passages": passages, "counts": entity_counts(db), "page": page, "pages": -(-repo.count_passages() // per_page)},
+        {
+            "passages": passages,
+            "counts": entity_counts(db),
+            "page": page,
+            "pages": -(-repo.count_passages() // per_page),
+        },
     )
 
 
 @router.get("/import")
 def import_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
-    return templates.TemplateResponse(request, "corpus/import.html", {"runs": service.recent_runs(db)})
+    return templates.TemplateResponse(
+        request, "corpus/import.html", {"runs": service.recent_runs(db)}
+    )
 
 
 @router.post("/import")

@@ -6,15 +6,20 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.database import session_scope
 from app.corpus.importer import import_file
 from app.corpus.parsing import ImportFileError, ImportFormat
-from app.core.database import session_scope
 from app.models import ImportRun, ImportStatus
 
 
 def create_run(filename: str, fmt: ImportFormat, uploaded_by_id: int | None) -> int:
     with session_scope() as s:
-        run = ImportRun(filename=filename, format=fmt.value, status=ImportStatus.queued, uploaded_by_id=uploaded_by_id)
+        run = ImportRun(
+            filename=filename,
+            format=fmt.value,
+            status=ImportStatus.queued,
+            uploaded_by_id=uploaded_by_id,
+        )
         s.add(run)
         s.flush()
         return run.id
@@ -48,7 +53,12 @@ def execute_run(run_id: int, path: Path) -> None:
     except ImportFileError as exc:
         _update(run_id, status=ImportStatus.failed, error=str(exc), finished_at=datetime.now(UTC))
     except Exception as exc:  # the run must never stay "running" because of a crash
-        _update(run_id, status=ImportStatus.failed, error=f"internal error: {exc!r}", finished_at=datetime.now(UTC))
+        _update(
+            run_id,
+            status=ImportStatus.failed,
+            error=f"internal error: {exc!r}",
+            finished_at=datetime.now(UTC),
+        )
         raise
     finally:
         path.unlink(missing_ok=True)

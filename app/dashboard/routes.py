@@ -3,10 +3,10 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.corpus.service import recent_runs
-from app.corpus.stats import entity_counts
 from app.core.deps import AdminUser, CurrentUser, ResearcherUser, SessionDep
 from app.core.templating import templates
+from app.corpus.service import recent_runs
+from app.corpus.stats import entity_counts
 
 router = APIRouter()
 
@@ -24,4 +24,6 @@ def labeler_home(request: Request, user: CurrentUser) -> Response:
 
 @router.get("/research")
 def research_home(request: Request, db: SessionDep, user: ResearcherUser) -> Response:
-    return templates.TemplateResponse(request, "dashboard/research.html", {"counts": entity_counts(db)})
+    return templates.TemplateResponse(
+        request, "dashboard/research.html", {"counts": entity_counts(db)}
+    )

@@ -107,7 +107,9 @@ def set_active_form(
     return _users_page(request, db, error=None)
 
 
-def _users_page(request: Request, db: SessionDep, error: str | None, status_code: int = 200) -> Response:
+def _users_page(
+    request: Request, db: SessionDep, error: str | None, status_code: int = 200
+) -> Response:
     users = UserRepository(db).list()
     context = {"users": users, "roles": list(Role), "error": error}
     block = "users_table" if request.headers.get("HX-Request") else None
@@ -123,4 +125,6 @@ def list_users(db: SessionDep, admin: AdminUser) -> list[UserPublic]:
 
 @api.post("", response_model=UserPublic, status_code=201)
 def create_user(body: UserCreate, db: SessionDep, admin: AdminUser) -> UserPublic:
-    return UserPublic.model_validate(service.create_user(db, body.username, body.password, body.role))
+    return UserPublic.model_validate(
+        service.create_user(db, body.username, body.password, body.role)
+    )

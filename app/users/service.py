@@ -12,9 +12,13 @@ from app.users.schemas import UserCreate
 
 
 def create_user(session: Session, username: str, password: str, role: str) -> User:
+    if role not in {r.value for r in Role}:
+        raise AppError(
+            f"role must be one of labeler, admin, researcher (got {role!r})", field="role"
+        )
     try:
         data = UserCreate(username=username, password=password, role=Role(role))
-    except ValueError as exc:
+    except ValidationError as exc:
         raise AppError(_first_error(exc), field=_first_field(exc)) from exc
     repo = UserRepository(session)
     if repo.get_by_username(data.username) is not None:
@@ -54,14 +58,10 @@ def api_token_for(session: Session, username: str) -> str:
     return make_api_token(get_settings().secret_key, user.id, user.token_version)
 
 
-def _first_error(exc: ValueError) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-    return str(exc)
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{_first_field(exc)}: {err['msg']}"
 
 
-def _first_field(exc: ValueError) -> str | None:
-    if isinstance(exc, ValidationError):
-        return ".".join(str(p) for p in exc.errors()[0]["loc"])
-    return "role"
+def _first_field(exc: ValidationError) -> str:
+    return ".".join(str(p) for p in exc.errors()[0]["loc"])

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what critiquelab needs on a fresh Debian machine, idempotently:
+# Python packages in .venv, htmx in static/node_modules, and (with --test) the system
+# packages the test suite drives (PostgreSQL 15 server binaries).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
+  esac
+done
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages=()
+[ "$want_test" = 1 ] && [ ! -x /usr/lib/postgresql/15/bin/initdb ] && apt_packages+=(postgresql-15)
+command -v npm >/dev/null || apt_packages+=(nodejs npm)
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+fi
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+extras="dev"
+.venv/bin/python -m pip install -q -e ".[$extras]"
+
+npm ci --prefix static --no-audit --no-fund --loglevel=error

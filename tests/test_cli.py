@@ -1,0 +1,66 @@
+"""The CLI as a user runs it: a real process, a real database file."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = str(Path(sys.executable).with_name("critiquelab"))
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    import os
+
+    e = dict(os.environ)
+    e["CRITIQUELAB_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    assert run(e, "db", "upgrade").returncode == 0
+    return e
+
+
+def test_demo_then_stats(env: dict[str, str]) -> None:
+    out = run(env, "demo")
+    assert out.returncode == 0, out.stderr
+    assert "admin-demo" in out.stdout and "labeler6" in out.stdout
+    stats = json.loads(run(env, "stats").stdout)
+    assert stats["passages"] == 3 and stats["users"] == 10 and stats["answers"] == 18
+    assert set(stats) >= {"tasks", "labeler_critiques", "assistance_critiques", "jobs", "ratings"}
+
+
+def test_import_prints_what_was_added_and_rejects_bad_files(
+    env: dict[str, str], paper_sample: Path, tmp_path: Path
+) -> None:
+    out = run(env, "import", str(paper_sample), "--format", "paper")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["added"]["helpfulness_judgements"] == 764
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(paper_sample.read_text().splitlines()[0] + "\n{not json\n")
+    out = run(env, "import", str(bad), "--format", "paper")
+    assert out.returncode == 1
+    assert (
+        "bad.jsonl, line 2: malformed JSON" in out.stderr and "nothing was imported" in out.stderr
+    )
+    assert run(env, "import", str(bad), "--format", "csv").returncode == 1
+
+
+def test_users_create_and_token(env: dict[str, str]) -> None:
+    out = run(
+        env, "users", "create", "--username", "ada", "--password", "password-123", "--role", "admin"
+    )
+    assert out.returncode == 0 and "created admin ada" in out.stdout
+    again = run(
+        env, "users", "create", "--username", "ada", "--password", "password-123", "--role", "admin"
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+    bad_role = run(
+        env, "users", "create", "--username", "bob", "--password", "password-123", "--role", "boss"
+    )
+    assert bad_role.returncode == 1 and "role" in bad_role.stderr
+    token = run(env, "users", "token", "ada")
+    assert token.returncode == 0 and len(token.stdout.strip()) > 20
