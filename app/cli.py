@@ -17,8 +17,12 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
 users_cli = typer.Typer(no_args_is_help=True, help="User accounts.")
+assist_cli = typer.Typer(
+    no_args_is_help=True, help="Model assistance: generation jobs and evaluation."
+)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(assist_cli, name="assist")
 err = Console(stderr=True)
 
 
@@ -135,6 +139,74 @@ def demo() -> None:
     typer.echo("demo logins (username / password / role):")
     for username, password, role in logins:
         typer.echo(f"  {username:<12} {password:<20} {role}")
+
+
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="run what is runnable now, then exit")] = False,
+    poll: Annotated[float, typer.Option(help="seconds between polls when idle")] = 1.0,
+) -> None:
+    """Run background jobs (assistance generation, model answers) from the database."""
+    import asyncio
+    import logging
+
+    from app.jobs.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    done = asyncio.run(run_worker(once=once, poll_s=poll))
+    typer.echo(f"worker ran {done} jobs")
+
+
+@assist_cli.command("generate")
+def assist_generate(
+    answers: Annotated[
+        bool, typer.Option(help="also sample a model answer for questions without one")
+    ] = False,
+) -> None:
+    """Enqueue assistance for every answer that has none (for the configured model and prompt)."""
+    from app.assist.prompts import prompt_format
+    from app.assist.service import request_missing_assistance, request_missing_model_answers
+    from app.core.settings import get_settings
+
+    settings = get_settings()
+    with session_scope() as s:
+        n_answers = request_missing_model_answers(s) if answers else 0
+        n = request_missing_assistance(
+            s, settings.model_name, prompt_format(settings.prompt_format).version
+        )
+    typer.echo(json.dumps({"assistance_jobs": n, "model_answer_jobs": n_answers}))
+
+
+@assist_cli.command("evaluate")
+def assist_evaluate(
+    limit: Annotated[int | None, typer.Option(help="score only the first N judgements")] = None,
+) -> None:
+    """ROC AUC of the model's helpfulness score against the imported human helpful labels."""
+    import asyncio
+    from dataclasses import asdict
+
+    from app.assist.client import ModelError
+    from app.assist.evaluate import evaluate_helpfulness
+    from app.assist.jobs import model_client
+    from app.assist.prompts import prompt_format
+    from app.core.settings import get_settings
+
+    async def go() -> dict[str, object]:
+        async with model_client() as client:
+            with session_scope() as s:
+                result = await evaluate_helpfulness(
+                    s, client, prompt_format(get_settings().prompt_format), limit
+                )
+        return asdict(result)
+
+    try:
+        out = asyncio.run(go())
+    except ModelError as exc:
+        _fail(str(exc))
+        return
+    settings = get_settings()
+    out.update(model=settings.model_name, prompt_format=settings.prompt_format)
+    typer.echo(json.dumps(out, sort_keys=True))
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     model_url: str = "http://127.0.0.1:8001/v1"
     model_name: str = "smollm2-135m-instruct"
     prompt_format: Literal["paper", "chat"] = "chat"
+    model_timeout_s: float = Field(default=300.0, gt=0)
+    model_retries: int = Field(default=2, ge=0)
 
     session_max_age_s: int = 14 * 24 * 3600
     secure_cookies: bool = False

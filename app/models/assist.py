@@ -8,6 +8,8 @@ from app.models.base import Base, TimestampMixin
 
 class AssistanceSet(TimestampMixin, Base):
     __tablename__ = "assistance_sets"
+    # One stored set per answer, model and prompt version: what was shown stays what was shown.
+    __table_args__ = (UniqueConstraint("answer_id", "model_name", "prompt_format"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,195 @@
+"""One async client for any OpenAI-compatible server (vLLM, SGLang, our model_server).
+
+Both endpoints are parsed into one Completion: the text, and the top log-probs of the first
+generated token (what helpfulness and critiqueability scores read).
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+class ModelError(Exception):
+    """The model backend failed or answered something we cannot use; says which and why."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str | None
+    # token -> log-prob, for the first generated token; empty when not requested.
+    first_token_top_logprobs: dict[str, float]
+    latency_ms: float
+
+
+def parse_completion(body: dict[str, Any]) -> Completion:
+    """A /v1/completions body (OpenAI legacy / vLLM shape)."""
+    try:
+        choice = body["choices"][0]
+        lp = choice.get("logprobs") or {}
+        tops = lp.get("top_logprobs") or []
+        first = tops[0] if tops and tops[0] else {}
+        return Completion(
+            choice["text"],
+            choice.get("finish_reason"),
+            {str(k): float(v) for k, v in first.items()},
+            0.0,
+        )
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ModelError(f"unexpected completions response shape: {exc!r}") from exc
+
+
+def parse_chat_completion(body: dict[str, Any]) -> Completion:
+    """A /v1/chat/completions body (OpenAI / vLLM shape)."""
+    try:
+        choice = body["choices"][0]
+        content = (choice.get("logprobs") or {}).get("content") or []
+        first: dict[str, float] = {}
+        if content:
+            for item in content[0].get("top_logprobs") or []:
+                first[str(item["token"])] = float(item["logprob"])
+        text = choice["message"].get("content") or ""
+        return Completion(text, choice.get("finish_reason"), first, 0.0)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ModelError(f"unexpected chat completions response shape: {exc!r}") from exc
+
+
+class ModelClient:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        timeout_s: float = 120.0,
+        retries: int = 2,
+        backoff_s: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_s, connect=5.0),
+            limits=httpx.Limits(max_connections=32),
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> "ModelClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+        top_logprobs: int | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "prompt": prompt,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if stop:
+            body["stop"] = stop
+        if top_logprobs is not None:
+            body["logprobs"] = top_logprobs
+        if seed is not None:
+            body["seed"] = seed
+        return await self._post("/completions", body, parse_completion)
+
+    async def chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+        top_logprobs: int | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if stop:
+            body["stop"] = stop
+        if top_logprobs is not None:
+            body["logprobs"] = True
+            body["top_logprobs"] = top_logprobs
+        if seed is not None:
+            body["seed"] = seed
+        return await self._post("/chat/completions", body, parse_chat_completion)
+
+    async def health(self) -> tuple[bool, str]:
+        try:
+            resp = await self._http.get("/models", timeout=5.0)
+            resp.raise_for_status()
+            names = [m.get("id") for m in resp.json().get("data", [])]
+        except (httpx.HTTPError, ValueError) as exc:
+            return False, f"{self.base_url} unreachable: {exc.__class__.__name__}: {exc}"
+        if self.model not in names:
+            return False, f"{self.base_url} serves {names}, not {self.model!r}"
+        return True, f"{self.base_url} serves {self.model}"
+
+    async def _post(self, path: str, body: dict[str, Any], parse: Any) -> Completion:
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
+            start = time.perf_counter()
+            try:
+                resp = await self._http.post(path, json=body)
+            except httpx.TimeoutException as exc:
+                last = ModelError(f"model backend at {self.base_url} timed out on {path}")
+                last.__cause__ = exc
+                continue
+            except httpx.TransportError as exc:
+                last = ModelError(
+                    f"model backend at {self.base_url} unreachable: {exc.__class__.__name__}: {exc}"
+                )
+                continue
+            if resp.status_code >= 500 or resp.status_code == 429:
+                last = ModelError(
+                    f"model backend answered {resp.status_code} on {path}: {_message(resp)}"
+                )
+                continue
+            if resp.status_code >= 400:  # our request is wrong: retrying will not help
+                raise ModelError(
+                    f"model backend refused the request ({resp.status_code}) on {path}: {_message(resp)}"
+                )
+            try:
+                parsed: Completion = parse(resp.json())
+            except ValueError as exc:
+                raise ModelError(f"model backend sent invalid JSON on {path}") from exc
+            latency = (time.perf_counter() - start) * 1000
+            return Completion(
+                parsed.text, parsed.finish_reason, parsed.first_token_top_logprobs, latency
+            )
+        assert last is not None
+        raise last
+
+
+def _message(resp: httpx.Response) -> str:
+    try:
+        err = resp.json().get("error")
+        if isinstance(err, dict):
+            return str(err.get("message"))
+        return str(resp.json().get("message") or resp.text[:300])
+    except ValueError:
+        return resp.text[:300]

@@ -1,0 +1,282 @@
+"""The OpenAI-compatible HTTP API: /v1/models, /v1/completions, /v1/chat/completions, /health."""
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from model_server.engine import Engine, GenRequest, GenResult, TokenLogprob
+from model_server.llama import LlamaContext
+from model_server.scheduler import Scheduler
+from model_server.schemas import ChatRequest, CompletionRequest
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.param, self.status = message, param, status
+
+
+def _error(status: int, message: str, param: str | None = None) -> JSONResponse:
+    kind = "NotFoundError" if status == 404 else "BadRequestError"
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": param, "code": status}},
+        status_code=status,
+    )
+
+
+@dataclass
+class ServedModel:
+    name: str
+    llama: LlamaContext
+    scheduler: Scheduler
+    chat_template: str | None
+
+    def piece_text(self, token: int) -> str:
+        return self.llama.piece(token, special=True).decode("utf-8", "replace")
+
+
+def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.01) -> FastAPI:
+    served = ServedModel(
+        name=served_name,
+        llama=llama,
+        scheduler=Scheduler(Engine(llama), window_s=batch_window_s),
+        chat_template=llama.meta("tokenizer.chat_template"),
+    )
+    app = FastAPI(title="critiquelab model_server")
+    app.state.served = served
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.param)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"] if p != "body")
+        return _error(400, f"{loc}: {err['msg']}" if loc else err["msg"], loc or None)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "model": served.name}
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": served.name,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": "critiquelab",
+                    "root": served.name,
+                    "max_model_len": llama.n_ctx,
+                }
+            ],
+        }
+
+    @app.post("/v1/completions")
+    async def completions(body: CompletionRequest) -> dict[str, Any]:
+        _check_model(served, body.model)
+        prompts = body.prompts()
+        if not prompts:
+            raise BadRequest("prompt must not be empty", "prompt")
+        requests = [
+            _gen_request(
+                served,
+                llama.tokenize(p),
+                body.max_tokens,
+                body,
+                logprobs=body.logprobs,
+                echo=body.echo,
+            )
+            for p in prompts
+        ]
+        results = (
+            [await served.scheduler.submit(r) for r in requests]
+            if len(requests) == 1
+            else (await _gather(served, requests))
+        )
+        choices = []
+        for i, (prompt, req, res) in enumerate(zip(prompts, requests, results, strict=True)):
+            text = res.text.decode("utf-8", "replace")
+            choices.append(
+                {
+                    "index": i,
+                    "text": (prompt + text) if body.echo else text,
+                    "logprobs": _completion_logprobs(served, req, res, body.echo)
+                    if body.logprobs is not None
+                    else None,
+                    "finish_reason": res.finish_reason,
+                    "stop_reason": None,
+                }
+            )
+        return {
+            "id": f"cmpl-{uuid.uuid4().hex}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": served.name,
+            "choices": choices,
+            "usage": _usage(requests, results),
+        }
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: ChatRequest) -> dict[str, Any]:
+        _check_model(served, body.model)
+        prompt = _render_chat(served, body)
+        max_tokens = body.max_completion_tokens or body.max_tokens or 256
+        top = body.top_logprobs if body.logprobs else None
+        if body.top_logprobs is not None and not body.logprobs:
+            raise BadRequest("top_logprobs needs logprobs=true", "top_logprobs")
+        req = _gen_request(
+            served,
+            llama.tokenize(prompt, add_special=False),
+            max_tokens,
+            body,
+            logprobs=(top or 0) if body.logprobs else None,
+        )
+        res = await served.scheduler.submit(req)
+        content = None
+        if body.logprobs:
+            content = [
+                {
+                    "token": served.piece_text(lp.token),
+                    "logprob": lp.logprob,
+                    "bytes": list(served.llama.piece(lp.token, special=True)),
+                    "top_logprobs": [
+                        {
+                            "token": served.piece_text(t),
+                            "logprob": v,
+                            "bytes": list(served.llama.piece(t, special=True)),
+                        }
+                        for t, v in lp.top
+                    ],
+                }
+                for lp in res.logprobs
+            ]
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": served.name,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": res.text.decode("utf-8", "replace"),
+                    },
+                    "logprobs": {"content": content} if body.logprobs else None,
+                    "finish_reason": res.finish_reason,
+                }
+            ],
+            "usage": _usage([req], [res]),
+        }
+
+    @app.on_event("shutdown")
+    def _shutdown() -> None:
+        served.scheduler.close()
+
+    return app
+
+
+async def _gather(served: ServedModel, requests: list[GenRequest]) -> list[GenResult]:
+    import asyncio
+
+    return list(await asyncio.gather(*(served.scheduler.submit(r) for r in requests)))
+
+
+def _check_model(served: ServedModel, model: str | None) -> None:
+    if model is not None and model != served.name:
+        raise BadRequest(f"The model `{model}` does not exist.", "model", status=404)
+
+
+def _gen_request(
+    served: ServedModel,
+    tokens: list[int],
+    max_tokens: int,
+    body: CompletionRequest | ChatRequest,
+    logprobs: int | None,
+    echo: bool = False,
+) -> GenRequest:
+    n_ctx = served.llama.n_ctx
+    if not tokens:
+        raise BadRequest("prompt is empty after tokenization", "prompt")
+    if len(tokens) + max_tokens > n_ctx:
+        raise BadRequest(
+            f"This model's maximum context length is {n_ctx} tokens. However, you requested "
+            f"{len(tokens) + max_tokens} tokens ({len(tokens)} in the prompt, {max_tokens} in the "
+            "completion). Please reduce the length of the prompt or of max_tokens.",
+            "prompt",
+        )
+    return GenRequest(
+        prompt_tokens=tokens,
+        max_tokens=max_tokens,
+        temperature=float(body.temperature),
+        top_p=float(body.top_p),
+        seed=body.seed,
+        stop=body.stops(),
+        logprobs=logprobs,
+        echo=echo,
+    )
+
+
+def _render_chat(served: ServedModel, body: ChatRequest) -> str:
+    if not served.chat_template:
+        raise BadRequest("this model has no chat template; use /v1/completions", "messages")
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(served.chat_template)
+    return template.render(
+        messages=[m.model_dump() for m in body.messages],
+        add_generation_prompt=True,
+        bos_token="",
+        eos_token="",
+    )
+
+
+def _usage(requests: list[GenRequest], results: list[GenResult]) -> dict[str, int]:
+    prompt = sum(len(r.prompt_tokens) for r in requests)
+    completion = sum(len(r.tokens) for r in results)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _completion_logprobs(
+    served: ServedModel, req: GenRequest, res: GenResult, echo: bool
+) -> dict[str, Any]:
+    tokens: list[str] = []
+    token_logprobs: list[float | None] = []
+    top_logprobs: list[dict[str, float] | None] = []
+    offsets: list[int] = []
+    offset = 0
+
+    def add(token: int, lp: TokenLogprob | None) -> None:
+        nonlocal offset
+        text = served.piece_text(token)
+        tokens.append(text)
+        offsets.append(offset)
+        offset += len(text)
+        token_logprobs.append(lp.logprob if lp else None)
+        top_logprobs.append({served.piece_text(t): v for t, v in lp.top} if lp else None)
+
+    if echo:
+        prompt_lps = res.prompt_logprobs or [None] * len(req.prompt_tokens)
+        for tok, plp in zip(req.prompt_tokens, prompt_lps, strict=True):
+            add(tok, plp)
+    for lp in res.logprobs:
+        add(lp.token, lp)
+    return {
+        "tokens": tokens,
+        "token_logprobs": token_logprobs,
+        "top_logprobs": top_logprobs,
+        "text_offset": offsets,
+    }
