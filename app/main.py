@@ -9,6 +9,7 @@ from app.core.errors import install_error_handlers
 from app.core.settings import PROJECT_ROOT, get_settings
 from app.corpus import routes as corpus_routes
 from app.dashboard import routes as dashboard_routes
+from app.jobs import routes as job_routes
 from app.users import routes as user_routes
 
 
@@ -30,7 +31,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
-    for module in (user_routes, corpus_routes, dashboard_routes):
+    for module in (user_routes, corpus_routes, dashboard_routes, job_routes):
         app.include_router(module.router)
     app.include_router(user_routes.api)
 

@@ -20,15 +20,24 @@ def main() -> None:
     ap.add_argument(
         "--n-ctx", type=int, default=8192, help="KV cache cells shared by all sequences"
     )
-    ap.add_argument("--parallel", type=int, default=16, help="sequences decoded together")
+    ap.add_argument(
+        "--parallel", type=int, default=16, help="sequences decoded together (one group)"
+    )
     ap.add_argument("--n-batch", type=int, default=2048)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--batch-window-ms", type=float, default=10.0)
+    ap.add_argument(
+        "--batch-window-ms",
+        type=float,
+        default=20.0,
+        help="gap that ends a batch of arriving requests",
+    )
     args = ap.parse_args()
 
     path = args.model or str(shipped_model_path())
     name = args.served_model_name or (SHIPPED_NAME if not args.model else _stem(args.model))
-    llama = LlamaContext(path, ContextShape(args.n_ctx, args.n_batch, args.parallel), args.threads)
+    llama = LlamaContext(
+        path, ContextShape(args.n_ctx, args.n_batch, 2 * args.parallel), args.threads
+    )
     app = build_app(llama, name, args.batch_window_ms / 1000)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

@@ -1,11 +1,12 @@
 """Batched generation over one llama.cpp context.
 
 A *group* is a list of requests decoded together. Their longest common prompt prefix is
-evaluated once (and kept in sequence 0 for the next group, so a sweep followed by its
-scoring prompts pays for the passage once); each request then gets its own sequence that
-shares the prefix cells, its suffix is evaluated in one batch, and every decoding step
-advances all unfinished sequences in one llama_decode call, each sampled with its own
-temperature, top_p and seed. Log-probs are the raw distribution, before temperature.
+evaluated once; each request gets its own sequence that shares the prefix cells, the rest
+of every prompt is evaluated in one batch, and every decoding step advances all unfinished
+sequences in one llama_decode call, each sampled with its own temperature, top_p and seed.
+The previous group's sequences stay cached, so a sweep's scoring prompts (which repeat the
+passage and the critique just written) reuse their cells. Log-probs are the raw
+distribution, before temperature.
 """
 
 from dataclasses import dataclass, field
@@ -89,14 +90,30 @@ def common_prefix_len(seqs: list[list[int]]) -> int:
     return n
 
 
+def _lcp(a: np.ndarray, b: np.ndarray) -> int:
+    n = min(len(a), len(b))
+    same = a[:n] == b[:n]
+    return n if bool(same.all()) else int(np.argmin(same))
+
+
 class Engine:
+    """Runs groups of requests on one context whose sequences are split in two halves.
+
+    A group works in one half while the other half still holds the previous group's
+    sequences (prompt and generated tokens). Each new sequence starts from the longest
+    prefix it finds among them, copied cell-sharing with seq_cp, so a helpfulness prompt
+    that repeats a critique the model just wrote re-evaluates only its last few tokens.
+    """
+
     def __init__(self, llama: LlamaContext) -> None:
         self.llama = llama
-        self._cached_prefix: list[int] = []  # tokens held in sequence 0 between groups
+        self.half = max(1, llama.shape.n_seq_max // 2)
+        self._side = 0
+        self._cache: dict[int, np.ndarray] = {}  # seq id -> the tokens its cells hold from pos 0
 
     @property
     def max_sequences(self) -> int:
-        return self.llama.shape.n_seq_max
+        return self.half
 
     def cells_needed(self, group: list[GenRequest]) -> int:
         prefix = common_prefix_len([r.prompt_tokens for r in group])
@@ -130,91 +147,127 @@ class Engine:
                 results[order[id(r)]] = res
         return [results[i] for i in range(len(requests))]
 
-    def _reuse_prefix(self, prefix: list[int]) -> int:
-        """Keep the cached prefix cells that the new prefix shares; drop everything else."""
-        for s in range(1, self.max_sequences):
-            self.llama.seq_rm(s)
-        reuse = common_prefix_len([self._cached_prefix, prefix]) if self._cached_prefix else 0
-        self.llama.seq_rm(0, reuse, -1)
-        self._cached_prefix = self._cached_prefix[:reuse]
-        return reuse
+    def _cached_cells(self) -> int:
+        """Cells the cache occupies: shared prefixes count once."""
+        seqs = list(self._cache.values())
+        total = 0
+        for i, toks in enumerate(seqs):
+            total += len(toks) - max((_lcp(toks, other) for other in seqs[:i]), default=0)
+        return total
+
+    def _best_cached(self, tokens: np.ndarray, limit: int) -> tuple[int | None, int]:
+        src, length = None, 0
+        for seq, held in self._cache.items():
+            n = min(_lcp(held, tokens), limit)
+            if n > length:
+                src, length = seq, n
+        return src, length
+
+    def _place_prompts(self, group: list[GenRequest], dst: list[int]) -> list[int]:
+        """Fill each destination sequence with as much of its prompt as the cache or the
+        group's shared prefix gives; returns where each prompt's own evaluation starts."""
+        llama = self.llama
+        prompts = [np.asarray(r.prompt_tokens) for r in group]
+        if group[0].needs_prompt_logits:
+            return [0]
+        # Every sequence keeps at least one token of its own, whose logits start it off.
+        shared = min(
+            common_prefix_len([r.prompt_tokens for r in group]), min(len(p) for p in prompts) - 1
+        )
+        src, have = self._best_cached(prompts[0], shared)
+        if src is not None:
+            llama.seq_cp(src, dst[0], 0, have)
+        if shared > have:
+            llama.decode(
+                [
+                    (int(t), p, (dst[0],), False)
+                    for p, t in enumerate(prompts[0][have:shared], start=have)
+                ]
+            )
+        starts = [shared] * len(group)
+        for i in range(1, len(group)):
+            llama.seq_cp(dst[0], dst[i], 0, shared)
+        for i, prompt in enumerate(prompts):
+            src, have = self._best_cached(prompt, len(prompt) - 1)
+            if src is not None and have > shared:
+                llama.seq_rm(dst[i])
+                llama.seq_cp(src, dst[i], 0, have)
+                starts[i] = have
+        return starts
 
     def _run_group(self, group: list[GenRequest]) -> list[GenResult]:
         llama = self.llama
         n = len(group)
-        prompts = [r.prompt_tokens for r in group]
-        if group[0].needs_prompt_logits:
-            prefix_len = 0
+        held = self._cached_cells()
+        if group[0].needs_prompt_logits or self.cells_needed(group) + held > llama.n_ctx:
             llama.clear()
-            self._cached_prefix = []
-        else:
-            # Every sequence keeps at least one token of its own, whose logits start it off.
-            prefix_len = min(common_prefix_len(prompts), min(len(p) for p in prompts) - 1)
-        prefix = prompts[0][:prefix_len]
-        reuse = self._reuse_prefix(prefix) if prefix_len else self._reuse_prefix([])
+            self._cache = {}
+        self._side = 1 - self._side
+        dst = [self._side * self.half + i for i in range(n)]
+        starts = self._place_prompts(group, dst)
+        for old in self._cache:  # cells still used by the new sequences stay
+            llama.seq_rm(old)
+        self._cache = {}
 
-        if prefix_len > reuse:
-            llama.decode([(t, p, (0,), False) for p, t in enumerate(prefix[reuse:], start=reuse)])
-        self._cached_prefix = list(prefix)
-        for s in range(1, n):
-            llama.seq_cp(0, s, 0, prefix_len)
-
-        # Each request's own suffix, all in one batch; logits at each sequence's last token.
+        # Each request's own rest of the prompt, all in one batch; logits at its last token.
         items: list[tuple[int, int, tuple[int, ...], bool]] = []
         last_item: list[int] = []
         prompt_items: list[list[int]] = []
-        for s, r in enumerate(group):
+        for i, r in enumerate(group):
             own: list[int] = []
-            for pos in range(prefix_len, len(r.prompt_tokens)):
+            for pos in range(starts[i], len(r.prompt_tokens)):
                 want = pos == len(r.prompt_tokens) - 1 or r.needs_prompt_logits
                 own.append(len(items))
-                items.append((r.prompt_tokens[pos], pos, (s,), want))
+                items.append((r.prompt_tokens[pos], pos, (dst[i],), want))
             last_item.append(own[-1])
             prompt_items.append(own)
         logits_by_item = llama.decode(items)
 
         results: list[GenResult] = []
-        for s, r in enumerate(group):
+        for i, r in enumerate(group):
             prompt_lp = None
             if r.needs_prompt_logits:
                 prompt_lp = [None]
                 for k in range(1, len(r.prompt_tokens)):
-                    lp = log_softmax(logits_by_item[prompt_items[s][k - 1]])
+                    lp = log_softmax(logits_by_item[prompt_items[i][k - 1]])
                     tok = r.prompt_tokens[k]
                     prompt_lp.append(TokenLogprob(tok, float(lp[tok]), _top(lp, r.logprobs or 0)))
             results.append(GenResult([], b"", "length", [], prompt_lp))
 
+        fed = [list(r.prompt_tokens) for r in group]  # what each sequence's cells hold
         rngs = [np.random.default_rng(r.seed) for r in group]
-        logits = {s: logits_by_item[last_item[s]] for s in range(n)}
-        positions = [len(r.prompt_tokens) for r in group]
-        active = [s for s in range(n) if group[s].max_tokens > 0]
+        logits = {i: logits_by_item[last_item[i]] for i in range(n)}
+        active = [i for i in range(n) if group[i].max_tokens > 0]
         while active:
             next_items: list[tuple[int, int, tuple[int, ...], bool]] = []
             still: list[int] = []
-            for s in active:
-                r, res = group[s], results[s]
-                tok = sample(logits[s], r.temperature, r.top_p, rngs[s])
+            for i in active:
+                r, res = group[i], results[i]
+                tok = sample(logits[i], r.temperature, r.top_p, rngs[i])
+                if r.logprobs is not None:
+                    # The end-of-generation token is reported too (as vLLM does), so a
+                    # one-token scoring request always has its next-token distribution.
+                    lp = log_softmax(logits[i])
+                    res.logprobs.append(TokenLogprob(tok, float(lp[tok]), _top(lp, r.logprobs)))
+                res.tokens.append(tok)
                 if llama.is_eog(tok):
                     res.finish_reason = "stop"
                     continue
-                if r.logprobs is not None:
-                    lp = log_softmax(logits[s])
-                    res.logprobs.append(TokenLogprob(tok, float(lp[tok]), _top(lp, r.logprobs)))
-                res.tokens.append(tok)
                 res.text += llama.piece(tok)
                 if r.stop and self._hit_stop(res, r.stop):
                     continue
                 if len(res.tokens) >= r.max_tokens:
                     res.finish_reason = "length"
                     continue
-                next_items.append((tok, positions[s], (s,), True))
-                positions[s] += 1
-                still.append(s)
+                next_items.append((tok, len(fed[i]), (dst[i],), True))
+                fed[i].append(tok)
+                still.append(i)
             if not next_items:
                 break
             out = llama.decode(next_items)
-            logits = {s: out[k] for k, s in enumerate(still)}
+            logits = {i: out[k] for k, i in enumerate(still)}
             active = still
+        self._cache = {dst[i]: np.asarray(fed[i]) for i in range(n)}
         return results
 
     @staticmethod

@@ -38,18 +38,17 @@ class Scheduler:
         self._thread.join(timeout=30)
 
     def _collect(self, first: _Pending) -> list[_Pending]:
-        # Wait a moment for the rest of a sweep; whatever queued meanwhile joins too.
+        # The requests of one sweep arrive a few milliseconds apart: keep collecting while
+        # they keep coming (each within `window_s` of the last), for at most 10 windows.
         batch = [first]
         limit = 4 * self.engine.max_sequences
-        deadline = time.monotonic() + self.window_s
+        hard_deadline = time.monotonic() + 10 * self.window_s
         while len(batch) < limit:
-            remaining = deadline - time.monotonic()
+            wait = min(self.window_s, hard_deadline - time.monotonic())
+            if wait <= 0:
+                break
             try:
-                item = (
-                    self._queue.get(timeout=max(remaining, 0))
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
+                item = self._queue.get(timeout=wait)
             except queue.Empty:
                 break
             if item is None:

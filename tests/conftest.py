@@ -19,6 +19,7 @@ os.environ.setdefault("CRITIQUELAB_EXPORT_SALT", "test-export-salt")
 
 from app.core import database, settings  # noqa: E402
 from app.core.migrations import upgrade  # noqa: E402
+from tests.support.model_server import ModelServerProcess  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 
 BACKENDS = os.environ.get("CRITIQUELAB_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -106,3 +107,24 @@ def paper_sample() -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not here (../shared/data beside the project)")
     return path
+
+
+@pytest.fixture(scope="session")
+def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["ModelServerProcess"]:
+    """The real CPU model server with the shipped SmolLM2-135M model, shared by the session."""
+    from tests.support.model_server import ModelServerProcess
+
+    server = ModelServerProcess(log_dir=tmp_path_factory.mktemp("model_server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def model_settings(model_server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Point the app at the test model server, with short critiques to keep the suite quick."""
+    monkeypatch.setenv("CRITIQUELAB_MODEL_URL", model_server.url)
+    monkeypatch.setenv("CRITIQUELAB_MODEL_NAME", "smollm2-135m-instruct")
+    monkeypatch.setenv("CRITIQUELAB_CRITIQUE_MAX_TOKENS", "24")
+    settings.get_settings.cache_clear()
+    yield
+    settings.get_settings.cache_clear()

@@ -48,7 +48,7 @@ async def generate_assistance(payload: dict[str, Any]) -> None:
             raise NotFound(f"answer {answer_id} no longer exists")
         ctx = context_of_answer(answer)
     async with model_client() as client:
-        assistance = await critique_sweep(client, fmt, ctx)
+        assistance = await critique_sweep(client, fmt, ctx, settings.critique_max_tokens)
     with session_scope() as s:
         store_assistance(s, answer_id, assistance)
 

@@ -105,10 +105,19 @@ class ChatFormat(PromptFormat):
         )
 
     def helpfulness(self, c: Context, critique: str) -> Prompt:
-        return self._ask(
-            self._material(c),
-            f"Critique: {critique}\n\nIs this critique helpful, pointing out a real flaw in the "
-            "answer? Reply with Yes or No.",
+        # The critique as the assistant's own turn: the conversation repeats the critique
+        # prompt word for word, so a caching backend re-reads only the question at the end.
+        asked = self.critique(c).messages
+        return Prompt(
+            "chat",
+            messages=(
+                *asked,
+                ("assistant", critique),
+                (
+                    "user",
+                    "Is this critique helpful, pointing out a real flaw in the answer? Reply with Yes or No.",
+                ),
+            ),
         )
 
     def critiqueability(self, c: Context) -> Prompt:

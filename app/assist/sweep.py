@@ -72,12 +72,14 @@ def _sort_key(item: tuple[int, float, Score]) -> tuple[bool, float, int]:
     return (score.value is None, -(score.value or 0.0), index)
 
 
-async def critique_sweep(client: ModelClient, fmt: PromptFormat, ctx: Context) -> Assistance:
+async def critique_sweep(
+    client: ModelClient, fmt: PromptFormat, ctx: Context, max_tokens: int = CRITIQUE_MAX_TOKENS
+) -> Assistance:
     """Eight critiques at the paper's temperatures, de-duplicated, scored and sorted."""
     prompt = fmt.critique(ctx)
     completions = await asyncio.gather(
         *(
-            run_prompt(client, prompt, max_tokens=CRITIQUE_MAX_TOKENS, temperature=t)
+            run_prompt(client, prompt, max_tokens=max_tokens, temperature=t)
             for t in CRITIQUE_TEMPERATURES
         )
     )

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     prompt_format: Literal["paper", "chat"] = "chat"
     model_timeout_s: float = Field(default=300.0, gt=0)
     model_retries: int = Field(default=2, ge=0)
+    # Longest critique the model may write (tokens); the paper's critiques are a sentence or two.
+    critique_max_tokens: int = Field(default=96, ge=1)
 
     session_max_age_s: int = 14 * 24 * 3600
     secure_cookies: bool = False

@@ -1,0 +1,76 @@
+"""The admin's view of background jobs and the model backend; the fragment refreshes itself."""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.assist.jobs import model_client
+from app.assist.prompts import prompt_format
+from app.assist.service import request_missing_assistance, request_missing_model_answers
+from app.core.deps import AdminUser, SessionDep
+from app.core.settings import get_settings
+from app.core.templating import templates
+from app.jobs import queue
+
+router = APIRouter(prefix="/admin/jobs")
+
+
+async def model_health() -> tuple[bool, str]:
+    async with model_client() as client:
+        try:
+            return await asyncio.wait_for(client.health(), timeout=6)
+        except TimeoutError:
+            return False, "no answer within 6 s"
+
+
+def _context(db: SessionDep) -> dict[str, object]:
+    return {
+        "jobs": queue.recent(db),
+        "counts": queue.counts_by_status(db),
+        "settings": get_settings(),
+    }
+
+
+@router.get("")
+async def jobs_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
+    ok, message = await model_health()
+    return templates.TemplateResponse(
+        request, "jobs/jobs.html", {**_context(db), "model_ok": ok, "model_message": message}
+    )
+
+
+@router.get("/status")
+async def jobs_status(request: Request, db: SessionDep, admin: AdminUser) -> Response:
+    ok, message = await model_health()
+    return templates.TemplateResponse(
+        request, "jobs/_status.html", {**_context(db), "model_ok": ok, "model_message": message}
+    )
+
+
+@router.post("/generate")
+def generate(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    what: Annotated[str, Form()],
+) -> Response:
+    settings = get_settings()
+    if what == "model_answers":
+        n = request_missing_model_answers(db)
+        message = f"queued {n} model-answer jobs"
+    else:
+        n = request_missing_assistance(
+            db, settings.model_name, prompt_format(settings.prompt_format).version
+        )
+        message = f"queued {n} assistance jobs"
+    return templates.TemplateResponse(request, "jobs/_queued.html", {"message": message})
+
+
+@router.post("/{job_id}/retry")
+def retry(request: Request, db: SessionDep, admin: AdminUser, job_id: int) -> Response:
+    queue.retry_now(db, job_id)
+    return templates.TemplateResponse(
+        request, "jobs/_queued.html", {"message": f"job {job_id} will run again"}
+    )
