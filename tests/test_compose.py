@@ -24,7 +24,7 @@ def _cli_commands() -> set[str]:
 
 def test_services_are_the_designed_ones() -> None:
     services = _compose()["services"]
-    assert {"postgres", "migrate", "app", "vllm", "model_server"} <= set(services)
+    assert {"postgres", "migrate", "app", "worker", "vllm", "model_server"} <= set(services)
 
 
 def test_app_waits_for_the_one_shot_migration() -> None:
@@ -32,6 +32,8 @@ def test_app_waits_for_the_one_shot_migration() -> None:
     assert s["migrate"]["command"] == ["critiquelab", "db", "upgrade"]
     assert s["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert s["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert s["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert s["worker"]["environment"] == s["app"]["environment"]
 
 
 def test_every_critiquelab_variable_is_a_setting() -> None:
