@@ -22,7 +22,11 @@ assist_cli = typer.Typer(
 )
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
+experiments_cli = typer.Typer(
+    no_args_is_help=True, help="Experiments: create, launch, pause, resume."
+)
 cli.add_typer(assist_cli, name="assist")
+cli.add_typer(experiments_cli, name="experiments")
 err = Console(stderr=True)
 
 
@@ -124,7 +128,7 @@ def stats() -> None:
     """Print the count of every entity as one JSON object."""
     from app.corpus.stats import entity_counts
 
-    with session_scope() as s:
+    with session_scope(writes=False) as s:
         typer.echo(json.dumps(entity_counts(s), sort_keys=True))
 
 
@@ -207,6 +211,78 @@ def assist_evaluate(
     settings = get_settings()
     out.update(model=settings.model_name, prompt_format=settings.prompt_format)
     typer.echo(json.dumps(out, sort_keys=True))
+
+
+@experiments_cli.command("create")
+def experiments_create(
+    name: Annotated[str, typer.Option()],
+    labelers: Annotated[str, typer.Option(help="comma-separated usernames")],
+    sources: Annotated[
+        str, typer.Option(help="comma-separated answer sources")
+    ] = "model,human,human_misleading",
+    questions: Annotated[
+        str | None, typer.Option(help="comma-separated question ids (default: all)")
+    ] = None,
+    labelers_per_condition: int = 1,
+    expiry_hours: float = 4.0,
+) -> None:
+    """Create a draft experiment; prints its id."""
+    from app.experiments import design
+
+    d = design.Design(
+        name=name,
+        sources=[s.strip() for s in sources.split(",") if s.strip()],
+        labelers=[u.strip() for u in labelers.split(",") if u.strip()],
+        question_ids=[int(q) for q in questions.split(",")] if questions else None,
+        labelers_per_condition=labelers_per_condition,
+        task_expiry_s=int(expiry_hours * 3600),
+    )
+    try:
+        with session_scope() as s:
+            exp = design.create(s, d)
+            problems = design.fill_problems(s, exp.id)
+            typer.echo(exp.id)
+    except AppError as exc:
+        _fail(exc.message)
+        return
+    for p in problems:
+        err.print(f"[yellow]warning:[/yellow] cannot be filled: {p}", highlight=False)
+
+
+@experiments_cli.command("launch")
+def experiments_launch(experiment_id: int) -> None:
+    """Create the tasks of a draft and enqueue their assistance."""
+    from app.experiments import design
+
+    try:
+        with session_scope() as s:
+            n = design.launch(s, experiment_id)
+    except AppError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(f"launched experiment {experiment_id}: {n} tasks")
+
+
+@experiments_cli.command("pause")
+def experiments_pause(experiment_id: int) -> None:
+    from app.experiments import design
+
+    try:
+        with session_scope() as s:
+            design.set_paused(s, experiment_id, True)
+    except AppError as exc:
+        _fail(exc.message)
+
+
+@experiments_cli.command("resume")
+def experiments_resume(experiment_id: int) -> None:
+    from app.experiments import design
+
+    try:
+        with session_scope() as s:
+            design.set_paused(s, experiment_id, False)
+    except AppError as exc:
+        _fail(exc.message)
 
 
 def main() -> None:

@@ -9,7 +9,9 @@ from app.core.errors import install_error_handlers
 from app.core.settings import PROJECT_ROOT, get_settings
 from app.corpus import routes as corpus_routes
 from app.dashboard import routes as dashboard_routes
+from app.experiments import routes as experiment_routes
 from app.jobs import routes as job_routes
+from app.labeling import routes as labeling_routes
 from app.users import routes as user_routes
 
 
@@ -31,9 +33,17 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
-    for module in (user_routes, corpus_routes, dashboard_routes, job_routes):
+    for module in (
+        user_routes,
+        corpus_routes,
+        dashboard_routes,
+        job_routes,
+        experiment_routes,
+        labeling_routes,
+    ):
         app.include_router(module.router)
-    app.include_router(user_routes.api)
+    for module in (user_routes, experiment_routes, labeling_routes):
+        app.include_router(module.api)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -39,7 +39,7 @@ async def generate_assistance(payload: dict[str, Any]) -> None:
     answer_id = int(payload["answer_id"])
     settings = get_settings()
     fmt = prompt_format(settings.prompt_format)
-    with session_scope() as s:
+    with session_scope(writes=False) as s:
         repo = AssistRepository(s)
         if repo.assistance_set(answer_id, settings.model_name, fmt.version) is not None:
             return
@@ -57,7 +57,7 @@ async def generate_model_answer(payload: dict[str, Any]) -> None:
     question_id = int(payload["question_id"])
     settings = get_settings()
     fmt = prompt_format(settings.prompt_format)
-    with session_scope() as s:
+    with session_scope(writes=False) as s:
         question = AssistRepository(s).question_with_passage(question_id)
         if question is None:
             raise NotFound(f"question {question_id} no longer exists")

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +42,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling is off (isolation_level=None): emit BEGIN ourselves so
     # SQLAlchemy's transactions are real ones. WAL lets readers run beside the one writer.
-    conn.exec_driver_sql("BEGIN")
+    # A transaction that will write takes the write lock at BEGIN (IMMEDIATE): otherwise a
+    # read-then-write transaction fails at its first write if another writer committed since
+    # its read began, and two of them could both read a task as free.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+
+
+WRITES = "critiquelab_writes"
 
 
 @lru_cache
@@ -55,9 +62,11 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
+def session_scope(writes: bool = True) -> Iterator[Session]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
     session = get_sessionmaker()()
+    if writes:
+        session.connection(execution_options={WRITES: True})
     try:
         yield session
         session.commit()
@@ -68,7 +77,8 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-def get_db() -> Iterator[Session]:
-    """FastAPI dependency: the request's session, committed only if the handler succeeds."""
-    with session_scope() as session:
+def get_db(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: the request's session, committed only if the handler succeeds.
+    Requests that may write (not GET/HEAD/OPTIONS) declare it when their transaction begins."""
+    with session_scope(writes=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
         yield session

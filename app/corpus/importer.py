@@ -32,7 +32,13 @@ def import_file(
 ) -> dict[str, int]:
     """Validate the whole file, then store it; returns what was added, by entity."""
     records = parse_records(path, fmt, get_settings().max_text_chars, progress, display_name)
-    name = display_name or path.name
+    return store_records(session, fmt, records, display_name or path.name)
+
+
+def store_records(
+    session: Session, fmt: ImportFormat, records: Sequence[tuple[int, BaseModel]], name: str
+) -> dict[str, int]:
+    """Store records that parse_records validated; the caller's transaction makes it atomic."""
     if fmt == ImportFormat.native:
         return _store_native(session, name, records)
     return _store_paper(session, records)

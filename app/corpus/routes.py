@@ -48,6 +48,7 @@ def import_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
 def upload(
     request: Request,
     background: BackgroundTasks,
+    db: SessionDep,
     admin: AdminUser,
     file: Annotated[UploadFile, File()],
     format: Annotated[ImportFormat, Form()],
@@ -56,9 +57,11 @@ def upload(
         raise AppError("choose a file to import", field="file")
     with tempfile.NamedTemporaryFile(delete=False, suffix=".jsonl") as tmp:
         shutil.copyfileobj(file.file, tmp)
-    run_id = service.create_run(Path(file.filename).name, format, admin.id)
-    background.add_task(service.execute_run, run_id, Path(tmp.name))
-    run = _fresh_run(run_id)
+    run = service.create_run(db, Path(file.filename).name, format, admin.id)
+    # Commit now: the import runs in its own transactions and must see the run (and, on
+    # SQLite, must not wait for this request's write lock).
+    db.commit()
+    background.add_task(service.execute_run, run.id, Path(tmp.name))
     return templates.TemplateResponse(request, "corpus/_import_run.html", {"run": run})
 
 
@@ -68,12 +71,3 @@ def run_status(request: Request, db: SessionDep, admin: AdminUser, run_id: int) 
     if run is None:
         raise NotFound(f"no import run {run_id}")
     return templates.TemplateResponse(request, "corpus/_import_run.html", {"run": run})
-
-
-def _fresh_run(run_id: int) -> ImportRun:
-    from app.core.database import session_scope
-
-    with session_scope() as s:
-        run = s.get(ImportRun, run_id)
-        assert run is not None
-        return run

@@ -7,22 +7,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.database import session_scope
-from app.corpus.importer import import_file
-from app.corpus.parsing import ImportFileError, ImportFormat
+from app.core.settings import get_settings
+from app.corpus.importer import store_records
+from app.corpus.parsing import ImportFileError, ImportFormat, parse_records
 from app.models import ImportRun, ImportStatus
 
 
-def create_run(filename: str, fmt: ImportFormat, uploaded_by_id: int | None) -> int:
-    with session_scope() as s:
-        run = ImportRun(
-            filename=filename,
-            format=fmt.value,
-            status=ImportStatus.queued,
-            uploaded_by_id=uploaded_by_id,
-        )
-        s.add(run)
-        s.flush()
-        return run.id
+def create_run(session: Session, filename: str, fmt: ImportFormat, uploaded_by_id: int | None) -> ImportRun:
+    run = ImportRun(filename=filename, format=fmt.value, status=ImportStatus.queued, uploaded_by_id=uploaded_by_id)
+    session.add(run)
+    session.flush()
+    return run
 
 
 def _update(run_id: int, **fields: object) -> None:
@@ -47,8 +42,10 @@ def execute_run(run_id: int, path: Path) -> None:
         _update(run_id, processed_lines=done, total_lines=total, **writing)
 
     try:
+        # Validate with no transaction open (progress commits meanwhile), then write at once.
+        records = parse_records(path, fmt, get_settings().max_text_chars, progress, name)
         with session_scope() as s:
-            added = import_file(s, path, fmt, progress=progress, display_name=name)
+            added = store_records(s, fmt, records, name)
         _update(run_id, status=ImportStatus.succeeded, added=added, finished_at=datetime.now(UTC))
     except ImportFileError as exc:
         _update(run_id, status=ImportStatus.failed, error=str(exc), finished_at=datetime.now(UTC))

@@ -1,0 +1,85 @@
+"""The labeler's loop: home, next task, the task, skip (pages and JSON API)."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from app.core.deps import LabelerUser, SessionDep
+from app.core.htmx import redirect
+from app.core.templating import templates
+from app.experiments import assignment
+from app.labeling.view import task_view
+from app.models import Task, TaskStatus
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+
+@router.get("/labeler")
+def home(request: Request, db: SessionDep, user: LabelerUser, note: str | None = None) -> Response:
+    done = db.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.labeler_id == user.id, Task.status == TaskStatus.submitted)
+    )
+    open_id = db.scalar(
+        select(Task.id)
+        .where(Task.labeler_id == user.id, Task.status == TaskStatus.assigned)
+        .limit(1)
+    )
+    return templates.TemplateResponse(
+        request, "labeling/home.html", {"done": done, "open_id": open_id, "note": note}
+    )
+
+
+@router.post("/labeler/next")
+def next_page(request: Request, db: SessionDep, user: LabelerUser) -> Response:
+    result = assignment.next_task(db, user.id)
+    if result.task_id is None:
+        return redirect(request, f"/labeler?note={result.reason}")
+    return redirect(request, f"/tasks/{result.task_id}")
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, db: SessionDep, user: LabelerUser, task_id: int) -> Response:
+    view = task_view(db, user.id, task_id)
+    return templates.TemplateResponse(
+        request, "labeling/task.html", {"task": view, "skip_reasons": assignment.SKIP_REASONS}
+    )
+
+
+@router.post("/tasks/{task_id}/skip")
+def skip_page(
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: int,
+    reason: Annotated[str, Form()],
+) -> Response:
+    assignment.skip(db, user.id, task_id, reason)
+    return redirect(request, "/labeler?note=Task skipped; it goes to someone else.")
+
+
+class SkipIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@api.post("/next")
+def next_api(db: SessionDep, user: LabelerUser) -> dict[str, object]:
+    result = assignment.next_task(db, user.id)
+    return {"task_id": result.task_id, "resumed": result.resumed, "reason": result.reason}
+
+
+@api.get("/{task_id}")
+def get_api(db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object]:
+    return asdict(task_view(db, user.id, task_id))
+
+
+@api.post("/{task_id}/skip")
+def skip_api(body: SkipIn, db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object]:
+    assignment.skip(db, user.id, task_id, body.reason)
+    return {"task_id": task_id, "status": "skipped"}

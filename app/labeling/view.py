@@ -1,0 +1,63 @@
+"""What a labeler may see of a task. Blinded: never the answer's source, the condition's
+name, or anyone else's work; assistance only in assist conditions (which the labeler sees)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from app.core.errors import Forbidden, NotFound
+from app.models import Answer, AssistanceCritique, Question, Task
+
+
+@dataclass(frozen=True)
+class AssistanceItem:
+    id: int
+    rank: int
+    text: str
+    helpfulness: float | None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    status: str
+    question: str
+    answer: str
+    passage_title: str | None
+    passage: str
+    assistance: list[AssistanceItem]
+
+
+def task_view(session: Session, labeler_id: int, task_id: int) -> TaskView:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if task.labeler_id != labeler_id:
+        raise Forbidden("this task is not yours")
+    answer = session.scalar(
+        select(Answer)
+        .where(Answer.id == task.answer_id)
+        .options(joinedload(Answer.question).joinedload(Question.passage))
+    )
+    assert answer is not None
+    assistance: list[AssistanceItem] = []
+    if task.assistance_set_id is not None:
+        assistance = [
+            AssistanceItem(c.id, c.rank, c.text, c.helpfulness_score)
+            for c in session.scalars(
+                select(AssistanceCritique)
+                .where(AssistanceCritique.assistance_set_id == task.assistance_set_id)
+                .order_by(AssistanceCritique.rank)
+            )
+        ]
+    passage = answer.question.passage
+    return TaskView(
+        task.id,
+        task.status,
+        answer.question.text,
+        answer.text,
+        passage.title,
+        passage.text,
+        assistance,
+    )
