@@ -1,6 +1,7 @@
 """Engine and the one session-per-request pattern, on PostgreSQL and SQLite alike."""
 
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -20,12 +21,16 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs.update(pool_size=20, max_overflow=80)
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=30)
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
+        writer = _SQLiteWriter()
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", writer.begin)
+        event.listen(engine, "commit", writer.end)
+        event.listen(engine, "rollback", writer.end)
     return engine
 
 
@@ -39,13 +44,34 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # pysqlite's own transaction handling is off (isolation_level=None): emit BEGIN ourselves so
-    # SQLAlchemy's transactions are real ones. WAL lets readers run beside the one writer.
-    # A transaction that will write takes the write lock at BEGIN (IMMEDIATE): otherwise a
-    # read-then-write transaction fails at its first write if another writer committed since
-    # its read began, and two of them could both read a task as free.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+class _SQLiteWriter:
+    """SQLite has one writer at a time. pysqlite emits no BEGIN of its own here
+    (isolation_level=None), so we emit it: plain BEGIN for readers (WAL lets them run beside
+    the writer), BEGIN IMMEDIATE for a transaction that will write, so it holds the write lock
+    from its first statement (otherwise a read-then-write transaction fails at its first
+    write if another writer committed meanwhile, and two of them could both read a task as
+    free). Writers of this process queue on a Python lock rather than in SQLite's busy loop,
+    which under a burst of requests stalled for the whole busy timeout."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, conn: Any) -> None:
+        if not conn.get_execution_options().get(WRITES):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not self._lock.acquire(timeout=60):
+            raise TimeoutError("waited 60 s for the SQLite write lock")
+        conn.info["sqlite_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(conn)
+            raise
+
+    def end(self, conn: Any) -> None:
+        if conn.info.pop("sqlite_writer", False):
+            self._lock.release()
 
 
 WRITES = "critiquelab_writes"
@@ -61,12 +87,19 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=True)
 
 
+def new_session(writes: bool = True) -> Session:
+    """A session whose transaction, when it begins (at its first statement), declares
+    whether it may write; on SQLite a writing one takes the write lock right then."""
+    session = get_sessionmaker()()
+    if writes:
+        session.bind = get_engine().execution_options(**{WRITES: True})
+    return session
+
+
 @contextmanager
 def session_scope(writes: bool = True) -> Iterator[Session]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
-    session = get_sessionmaker()()
-    if writes:
-        session.connection(execution_options={WRITES: True})
+    session = new_session(writes)
     try:
         yield session
         session.commit()
@@ -77,8 +110,20 @@ def session_scope(writes: bool = True) -> Iterator[Session]:
         session.close()
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: the request's session, committed only if the handler succeeds.
-    Requests that may write (not GET/HEAD/OPTIONS) declare it when their transaction begins."""
-    with session_scope(writes=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
+
+    Async on purpose: the commit then runs on the event loop right after the handler, not
+    after another hop through the thread pool. A transaction holding a lock (SQLite's write
+    lock, a PostgreSQL row lock) must not wait for a free thread to release it, or a burst
+    of requests that fill the pool while waiting for that lock would deadlock.
+    """
+    session = new_session(writes=request.method not in ("GET", "HEAD", "OPTIONS"))
+    try:
         yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.core.database import get_db
+from app.core.database import get_db, session_scope
 from app.core.errors import Forbidden, Unauthenticated
 from app.core.security import new_csrf_token, read_api_token, same_token
 from app.core.settings import get_settings
@@ -21,7 +21,14 @@ class UserInfo:
     role: str
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# At most this many requests hold a database session at once; the others wait without
+# holding a worker thread. It stays below the thread pool (40) and the connection pool, so a
+# request holding a lock or a connection always finds a thread to finish on: otherwise a
+# burst of requests all waiting on one lock (SQLite's writer, a pool slot) deadlocks.
+DB_CONCURRENCY = 24
+# "function" scope: commit before the response is sent, so a failed commit is an error
+# response, never a success the database does not hold.
+SessionDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=DB_CONCURRENCY)]
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "X-CSRF-Token"
@@ -61,7 +68,19 @@ async def csrf_protect(request: Request) -> None:
         raise Forbidden("missing or invalid CSRF token; reload the page and try again")
 
 
-def get_optional_user(request: Request, db: SessionDep) -> User | None:
+def get_optional_user(request: Request) -> User | None:
+    # Its own short read, so the request's transaction (and any lock it takes) begins
+    # inside the handler and no connection is held while waiting for the handler's thread.
+    with session_scope(writes=False) as db:
+        user = _authenticate(request, db)
+    # A detached snapshot for templates: error pages render after the session is closed.
+    request.state.user = (
+        UserInfo(id=user.id, username=user.username, role=user.role) if user is not None else None
+    )
+    return user
+
+
+def _authenticate(request: Request, db: Session) -> User | None:
     user: User | None = None
     token = _bearer(request)
     if token:
@@ -78,10 +97,6 @@ def get_optional_user(request: Request, db: SessionDep) -> User | None:
             user = None
     if user is not None and not user.is_active:
         raise Unauthenticated("this account is deactivated")
-    # A detached snapshot for templates: error pages render after the session is closed.
-    request.state.user = (
-        UserInfo(id=user.id, username=user.username, role=user.role) if user is not None else None
-    )
     return user
 
 

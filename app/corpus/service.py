@@ -13,8 +13,15 @@ from app.corpus.parsing import ImportFileError, ImportFormat, parse_records
 from app.models import ImportRun, ImportStatus
 
 
-def create_run(session: Session, filename: str, fmt: ImportFormat, uploaded_by_id: int | None) -> ImportRun:
-    run = ImportRun(filename=filename, format=fmt.value, status=ImportStatus.queued, uploaded_by_id=uploaded_by_id)
+def create_run(
+    session: Session, filename: str, fmt: ImportFormat, uploaded_by_id: int | None
+) -> ImportRun:
+    run = ImportRun(
+        filename=filename,
+        format=fmt.value,
+        status=ImportStatus.queued,
+        uploaded_by_id=uploaded_by_id,
+    )
     session.add(run)
     session.flush()
     return run
