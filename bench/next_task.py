@@ -59,8 +59,17 @@ def main() -> None:
 
         port = free_port()
         server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("critiquelab")), "serve", "--port", str(port), "--workers", str(args.workers)],
-            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).with_name("critiquelab")),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -73,9 +82,12 @@ def main() -> None:
         async def wave() -> tuple[list[float], list[int | None]]:
             limits = httpx.Limits(max_connections=args.labelers)
             async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+
                 async def one(token: str) -> tuple[float, int | None]:
                     t0 = time.perf_counter()
-                    r = await client.post("/api/v1/tasks/next", headers={"Authorization": f"Bearer {token}"})
+                    r = await client.post(
+                        "/api/v1/tasks/next", headers={"Authorization": f"Bearer {token}"}
+                    )
                     r.raise_for_status()
                     return time.perf_counter() - t0, r.json()["task_id"]
 
@@ -93,17 +105,29 @@ def main() -> None:
                 handed += len(got)
                 latencies += lat
                 with session_scope() as db:
-                    db.execute(update(Task).where(Task.status == TaskStatus.assigned).values(status=TaskStatus.submitted, submitted_at=assignment.now()))
+                    db.execute(
+                        update(Task)
+                        .where(Task.status == TaskStatus.assigned)
+                        .values(status=TaskStatus.submitted, submitted_at=assignment.now())
+                    )
         finally:
             server.terminate()
             server.wait(timeout=30)
         q = statistics.quantiles(latencies, n=20)
-        print(json.dumps({
-            "requests": len(latencies), "concurrency": args.labelers, "app_workers": args.workers,
-            "tasks_handed_out": handed, "handed_out_twice": doubles,
-            "p50_ms": round(statistics.median(latencies) * 1000, 1), "p95_ms": round(q[18] * 1000, 1),
-            "max_ms": round(max(latencies) * 1000, 1),
-        }))
+        print(
+            json.dumps(
+                {
+                    "requests": len(latencies),
+                    "concurrency": args.labelers,
+                    "app_workers": args.workers,
+                    "tasks_handed_out": handed,
+                    "handed_out_twice": doubles,
+                    "p50_ms": round(statistics.median(latencies) * 1000, 1),
+                    "p95_ms": round(q[18] * 1000, 1),
+                    "max_ms": round(max(latencies) * 1000, 1),
+                }
+            )
+        )
     finally:
         pg.stop()
 

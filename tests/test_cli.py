@@ -64,3 +64,18 @@ def test_users_create_and_token(env: dict[str, str]) -> None:
     assert bad_role.returncode == 1 and "role" in bad_role.stderr
     token = run(env, "users", "token", "ada")
     assert token.returncode == 0 and len(token.stdout.strip()) > 20
+
+
+def test_experiments_create_and_launch(env: dict[str, str]) -> None:
+    assert run(env, "demo").returncode == 0
+    labelers = ",".join(f"labeler{i}" for i in range(1, 7))
+    out = run(env, "experiments", "create", "--name", "pilot", "--labelers", labelers, "--questions", "1,3,5")
+    assert out.returncode == 0, out.stderr
+    exp_id = out.stdout.strip()
+    assert exp_id.isdigit()
+    launched = run(env, "experiments", "launch", exp_id)
+    assert launched.returncode == 0 and "18 tasks" in launched.stdout
+    assert json.loads(run(env, "stats").stdout)["jobs"] == 9  # assistance for the 9 answers
+    all_questions = run(env, "experiments", "create", "--name", "all", "--labelers", labelers)
+    assert all_questions.returncode == 0 and "cannot be filled" in all_questions.stderr
+    assert run(env, "experiments", "launch", exp_id).returncode == 1

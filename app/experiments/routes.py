@@ -199,3 +199,11 @@ def create_api(body: ExperimentCreate, db: SessionDep, admin: AdminUser) -> dict
 @api.post("/{exp_id}/launch")
 def launch_api(db: SessionDep, admin: AdminUser, exp_id: int) -> dict[str, object]:
     return {"id": exp_id, "tasks": design.launch(db, exp_id)}
+
+
+@api.put("/{exp_id}")
+def update_api(
+    body: ExperimentCreate, db: SessionDep, admin: AdminUser, exp_id: int
+) -> dict[str, object]:
+    exp = design.update_draft(db, exp_id, design.Design(**body.model_dump()))
+    return {"id": exp.id, "status": exp.status, "name": exp.name}

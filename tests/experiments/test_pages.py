@@ -150,3 +150,28 @@ def test_labeler_api_next_get_skip(client: TestClient, db: Session) -> None:
         ).status_code
         == 403
     )
+
+
+def test_experiment_api_create_edit_launch(client: TestClient, db: Session) -> None:
+    corpus(db, passages=1)
+    names = labelers(db, 6)
+    make_user(db, "ada", "admin")
+    from app.users.service import api_token_for
+
+    auth = {"Authorization": f"Bearer {api_token_for(db, 'ada')}"}
+    created = client.post(
+        "/api/v1/experiments",
+        headers=auth,
+        json={"name": "a", "labelers": names[:2], "sources": ["model"]},
+    )
+    assert created.status_code == 201, created.text
+    exp_id = created.json()["id"]
+    edited = client.put(
+        f"/api/v1/experiments/{exp_id}", headers=auth, json={"name": "b", "labelers": names}
+    )
+    assert edited.json()["name"] == "b"
+    assert client.post(f"/api/v1/experiments/{exp_id}/launch", headers=auth).json()["tasks"] == 6
+    again = client.put(
+        f"/api/v1/experiments/{exp_id}", headers=auth, json={"name": "c", "labelers": names}
+    )
+    assert again.status_code == 409 and "cannot change" in again.json()["error"]["message"]
