@@ -69,7 +69,17 @@ def test_users_create_and_token(env: dict[str, str]) -> None:
 def test_experiments_create_and_launch(env: dict[str, str]) -> None:
     assert run(env, "demo").returncode == 0
     labelers = ",".join(f"labeler{i}" for i in range(1, 7))
-    out = run(env, "experiments", "create", "--name", "pilot", "--labelers", labelers, "--questions", "1,3,5")
+    out = run(
+        env,
+        "experiments",
+        "create",
+        "--name",
+        "pilot",
+        "--labelers",
+        labelers,
+        "--questions",
+        "1,3,5",
+    )
     assert out.returncode == 0, out.stderr
     exp_id = out.stdout.strip()
     assert exp_id.isdigit()

@@ -97,18 +97,9 @@ class ModelClient:
         top_logprobs: int | None = None,
         seed: int | None = None,
     ) -> Completion:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "prompt": prompt,
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
-        if stop:
-            body["stop"] = stop
+        body = self._body(max_tokens, temperature, stop, seed, prompt=prompt)
         if top_logprobs is not None:
             body["logprobs"] = top_logprobs
-        if seed is not None:
-            body["seed"] = seed
         return await self._post("/completions", body, parse_completion)
 
     async def chat(
@@ -121,20 +112,30 @@ class ModelClient:
         top_logprobs: int | None = None,
         seed: int | None = None,
     ) -> Completion:
+        body = self._body(max_tokens, temperature, stop, seed, messages=messages)
+        if top_logprobs is not None:
+            body.update(logprobs=True, top_logprobs=top_logprobs)
+        return await self._post("/chat/completions", body, parse_chat_completion)
+
+    def _body(
+        self,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None,
+        seed: int | None,
+        **content: Any,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
+            **content,
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
         if stop:
             body["stop"] = stop
-        if top_logprobs is not None:
-            body["logprobs"] = True
-            body["top_logprobs"] = top_logprobs
         if seed is not None:
             body["seed"] = seed
-        return await self._post("/chat/completions", body, parse_chat_completion)
+        return body
 
     async def health(self) -> tuple[bool, str]:
         try:

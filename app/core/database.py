@@ -118,12 +118,5 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     lock, a PostgreSQL row lock) must not wait for a free thread to release it, or a burst
     of requests that fill the pool while waiting for that lock would deadlock.
     """
-    session = new_session(writes=request.method not in ("GET", "HEAD", "OPTIONS"))
-    try:
+    with session_scope(writes=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
