@@ -132,3 +132,24 @@ def test_killing_the_model_server_mid_job_then_restarting_it(
     finally:
         server.stop()
         settings.get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("model_settings")
+def test_model_answer_job_stores_text_temperature_model_and_prompt_version(db: Session) -> None:
+    from app.assist.service import request_missing_model_answers
+    from app.assist.sweep import ANSWER_TEMPERATURES
+    from app.corpus.repository import CorpusRepository
+
+    repo = CorpusRepository(db)
+    passage, _ = repo.get_or_create_passage("Bees", "Honey bees dance to show where food is.")
+    question, _ = repo.get_or_create_question(passage, "Why do bees dance?")
+    db.commit()
+    assert request_missing_model_answers(db) == 1
+    db.commit()
+    assert asyncio.run(run_one("test-worker", handlers())) is True
+    fresh(db)
+    answer = db.scalar(select(Answer).where(Answer.question_id == question.id))
+    assert answer is not None and answer.source == "model" and answer.text.strip()
+    assert answer.temperature in ANSWER_TEMPERATURES
+    assert (answer.model_name, answer.prompt_format) == ("smollm2-135m-instruct", "chat-v1")
+    assert request_missing_model_answers(db) == 0
