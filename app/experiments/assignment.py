@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.assist.prompts import prompt_format
@@ -33,7 +33,9 @@ from app.models import (
     ExperimentLabeler,
     ExperimentStatus,
     ExposureReason,
+    LabelerCritique,
     PassageExposure,
+    Rating,
     Task,
     TaskRelease,
     TaskStatus,
@@ -88,6 +90,9 @@ def release_expired(session: Session, at: datetime | None = None) -> int:
 def _release(session: Session, task: Task, kind: str, reason: str | None) -> None:
     assert task.labeler_id is not None
     session.add(TaskRelease(task_id=task.id, labeler_id=task.labeler_id, kind=kind, reason=reason))
+    # The next labeler starts blank: never shown someone else's draft.
+    session.execute(delete(LabelerCritique).where(LabelerCritique.task_id == task.id))
+    session.execute(delete(Rating).where(Rating.task_id == task.id))
     task.status = TaskStatus.pending
     task.labeler_id = None
     task.assigned_at = task.expires_at = task.opened_at = None

@@ -12,8 +12,10 @@ from app.core.deps import LabelerUser, SessionDep
 from app.core.htmx import redirect
 from app.core.templating import templates
 from app.experiments import assignment
+from app.labeling import service
+from app.labeling.schemas import CritiqueIn, RatingIn, SubmitIn
 from app.labeling.view import task_view
-from app.models import Task, TaskStatus
+from app.models import LabelerCritique, Task, TaskStatus
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -83,3 +85,58 @@ def get_api(db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object
 def skip_api(body: SkipIn, db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object]:
     assignment.skip(db, user.id, task_id, body.reason)
     return {"task_id": task_id, "status": "skipped"}
+
+
+def _critique_out(critique: LabelerCritique) -> dict[str, object]:
+    return {
+        "id": critique.id,
+        "text": critique.text,
+        "severity": critique.severity,
+        "category": critique.category,
+        "category_text": critique.category_text,
+        "assistance_critique_id": critique.assistance_critique_id,
+    }
+
+
+@api.post("/{task_id}/critiques", status_code=201)
+def add_critique_api(
+    body: CritiqueIn, db: SessionDep, user: LabelerUser, task_id: int
+) -> dict[str, object]:
+    return _critique_out(service.add_critique(db, user.id, task_id, body))
+
+
+@api.put("/{task_id}/critiques/{critique_id}")
+def update_critique_api(
+    body: CritiqueIn, db: SessionDep, user: LabelerUser, task_id: int, critique_id: int
+) -> dict[str, object]:
+    return _critique_out(service.update_critique(db, user.id, task_id, critique_id, body))
+
+
+@api.delete("/{task_id}/critiques/{critique_id}", status_code=204)
+def delete_critique_api(
+    db: SessionDep, user: LabelerUser, task_id: int, critique_id: int
+) -> Response:
+    service.delete_critique(db, user.id, task_id, critique_id)
+    return Response(status_code=204)
+
+
+@api.put("/{task_id}/rating")
+def rating_api(
+    body: RatingIn, db: SessionDep, user: LabelerUser, task_id: int
+) -> dict[str, object]:
+    return {
+        "task_id": task_id,
+        "rating": service.set_rating(db, user.id, task_id, body.value).value,
+    }
+
+
+@api.post("/{task_id}/submit")
+def submit_api(
+    body: SubmitIn, db: SessionDep, user: LabelerUser, task_id: int
+) -> dict[str, object]:
+    task = service.submit(db, user.id, task_id, body)
+    return {
+        "task_id": task.id,
+        "status": task.status,
+        "submitted_at": task.submitted_at.isoformat() if task.submitted_at else None,
+    }

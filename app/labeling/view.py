@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core.errors import Forbidden, NotFound
-from app.models import Answer, AssistanceCritique, Question, Task
+from app.models import Answer, AssistanceCritique, LabelerCritique, Question, Rating, Task
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,16 @@ class AssistanceItem:
 
 
 @dataclass(frozen=True)
+class CritiqueView:
+    id: int
+    text: str
+    severity: int
+    category: str
+    category_text: str | None
+    assistance_critique_id: int | None
+
+
+@dataclass(frozen=True)
 class TaskView:
     id: int
     status: str
@@ -27,6 +37,8 @@ class TaskView:
     passage_title: str | None
     passage: str
     assistance: list[AssistanceItem]
+    critiques: list[CritiqueView]
+    rating: int | None
 
 
 def task_view(session: Session, labeler_id: int, task_id: int) -> TaskView:
@@ -52,6 +64,17 @@ def task_view(session: Session, labeler_id: int, task_id: int) -> TaskView:
             )
         ]
     passage = answer.question.passage
+    critiques = [
+        CritiqueView(
+            c.id, c.text, c.severity, c.category, c.category_text, c.assistance_critique_id
+        )
+        for c in session.scalars(
+            select(LabelerCritique)
+            .where(LabelerCritique.task_id == task.id)
+            .order_by(LabelerCritique.position)
+        )
+    ]
+    rating = session.get(Rating, task.id)
     return TaskView(
         task.id,
         task.status,
@@ -60,4 +83,6 @@ def task_view(session: Session, labeler_id: int, task_id: int) -> TaskView:
         passage.title,
         passage.text,
         assistance,
+        critiques,
+        rating.value if rating else None,
     )

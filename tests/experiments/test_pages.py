@@ -129,6 +129,8 @@ def test_labeler_api_next_get_skip(client: TestClient, db: Session) -> None:
         "passage_title",
         "passage",
         "assistance",
+        "critiques",
+        "rating",
     }
     assert "source" not in str(task) and "condition" not in str(task)
     assert (

@@ -1,0 +1,178 @@
+"""A labeler's work on a task: draft critiques and rating, saved as they change, then submit.
+
+Submitting is all or nothing, and submitting twice stores the task once.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.errors import AppError, Conflict, Forbidden, NotFound
+from app.labeling.edits import edit_distance
+from app.labeling.schemas import CritiqueIn, SubmitIn
+from app.models import (
+    AssistanceCritique,
+    Experiment,
+    ExperimentStatus,
+    LabelerCritique,
+    Rating,
+    Task,
+    TaskStatus,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_task(session: Session, labeler_id: int, task_id: int) -> Task:
+    """The labeler's task, open for edits; a clear error for a stale, foreign or closed one."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if task.labeler_id != labeler_id:
+        if task.status == TaskStatus.pending:
+            raise Conflict(f"task {task_id} is no longer yours: it expired or was reassigned")
+        raise Forbidden("this task is not yours")
+    if task.status == TaskStatus.submitted:
+        raise Conflict(f"task {task_id} is already submitted")
+    if task.expires_at is not None and task.expires_at < now():
+        raise Conflict(f"task {task_id} expired; ask for your next task")
+    return task
+
+
+def _touch(task: Task) -> None:
+    at = now()
+    task.opened_at = task.opened_at or at
+    task.first_edit_at = task.first_edit_at or at
+
+
+def _check_assistance(session: Session, task: Task, assistance_critique_id: int | None) -> None:
+    if assistance_critique_id is None:
+        return
+    item = session.get(AssistanceCritique, assistance_critique_id)
+    if (
+        item is None
+        or task.assistance_set_id is None
+        or item.assistance_set_id != task.assistance_set_id
+    ):
+        raise AppError(
+            "that model critique was not shown on this task", field="assistance_critique_id"
+        )
+
+
+def critiques_of(session: Session, task_id: int) -> list[LabelerCritique]:
+    return list(
+        session.scalars(
+            select(LabelerCritique)
+            .where(LabelerCritique.task_id == task_id)
+            .order_by(LabelerCritique.position)
+        )
+    )
+
+
+def add_critique(
+    session: Session, labeler_id: int, task_id: int, data: CritiqueIn
+) -> LabelerCritique:
+    task = open_task(session, labeler_id, task_id)
+    _check_assistance(session, task, data.assistance_critique_id)
+    position = (
+        session.scalar(
+            select(func.max(LabelerCritique.position)).where(LabelerCritique.task_id == task.id)
+        )
+        or 0
+    ) + 1
+    critique = LabelerCritique(task_id=task.id, position=position, **data.model_dump())
+    critique.category = data.category.value
+    session.add(critique)
+    _touch(task)
+    session.flush()
+    return critique
+
+
+def update_critique(
+    session: Session, labeler_id: int, task_id: int, critique_id: int, data: CritiqueIn
+) -> LabelerCritique:
+    task = open_task(session, labeler_id, task_id)
+    critique = session.get(LabelerCritique, critique_id)
+    if critique is None or critique.task_id != task.id:
+        raise NotFound(f"no critique {critique_id} on task {task_id}")
+    _check_assistance(session, task, data.assistance_critique_id)
+    for key, value in data.model_dump().items():
+        setattr(critique, key, value)
+    critique.category = data.category.value
+    _touch(task)
+    session.flush()
+    return critique
+
+
+def delete_critique(session: Session, labeler_id: int, task_id: int, critique_id: int) -> None:
+    task = open_task(session, labeler_id, task_id)
+    critique = session.get(LabelerCritique, critique_id)
+    if critique is None or critique.task_id != task.id:
+        raise NotFound(f"no critique {critique_id} on task {task_id}")
+    session.delete(critique)
+    _touch(task)
+    session.flush()
+
+
+def set_rating(session: Session, labeler_id: int, task_id: int, value: int) -> Rating:
+    task = open_task(session, labeler_id, task_id)
+    rating = session.get(Rating, task.id)
+    if rating is None:
+        rating = Rating(task_id=task.id, value=value)
+        session.add(rating)
+    rating.value = value
+    _touch(task)
+    session.flush()
+    return rating
+
+
+def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> Task:
+    task = session.get(Task, task_id)
+    if task is not None and task.status == TaskStatus.submitted and task.labeler_id == labeler_id:
+        return task  # submitting twice stores it once
+    task = open_task(session, labeler_id, task_id)
+    if body.critiques is not None:
+        for old in critiques_of(session, task.id):
+            session.delete(old)
+        session.flush()
+        for data in body.critiques:
+            add_critique(session, labeler_id, task.id, data)
+    if body.rating is not None:
+        set_rating(session, labeler_id, task.id, body.rating)
+    if session.get(Rating, task.id) is None:
+        raise AppError("rate the answer from 1 to 7 before submitting", field="rating")
+    critiques = critiques_of(session, task.id)
+    if not critiques and not body.confirm_no_critiques:
+        raise AppError(
+            "no critiques: confirm that the answer has no flaw you can name",
+            field="confirm_no_critiques",
+        )
+    for critique in critiques:
+        if critique.assistance_critique_id is not None:
+            shown = session.get(AssistanceCritique, critique.assistance_critique_id)
+            assert shown is not None
+            critique.edit_distance = edit_distance(shown.text, critique.text)
+            critique.edited = critique.edit_distance > 0
+    at = now()
+    task.opened_at = task.opened_at or task.assigned_at or at
+    task.status = TaskStatus.submitted
+    task.submitted_at = at
+    session.flush()
+    _complete_if_done(session, task.experiment_id)
+    return task
+
+
+def _complete_if_done(session: Session, experiment_id: int) -> None:
+    left = session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.experiment_id == experiment_id, Task.status != TaskStatus.submitted)
+    )
+    if left == 0:
+        exp = session.get(Experiment, experiment_id)
+        if exp is not None and exp.status == ExperimentStatus.launched:
+            exp.status = ExperimentStatus.completed
+            session.flush()
