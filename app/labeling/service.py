@@ -176,3 +176,38 @@ def _complete_if_done(session: Session, experiment_id: int) -> None:
         if exp is not None and exp.status == ExperimentStatus.launched:
             exp.status = ExperimentStatus.completed
             session.flush()
+
+
+ACTIVITY_PING_MAX_S = 30.0
+
+
+def mark_opened(session: Session, labeler_id: int, task_id: int) -> None:
+    task = open_task(session, labeler_id, task_id)
+    task.opened_at = task.opened_at or now()
+    session.flush()
+
+
+def mark_passage_revealed(session: Session, labeler_id: int, task_id: int) -> None:
+    task = open_task(session, labeler_id, task_id)
+    task.passage_revealed_at = task.passage_revealed_at or now()
+    session.flush()
+
+
+def add_active_time(session: Session, labeler_id: int, task_id: int, seconds: float) -> None:
+    """The page pings while the labeler is active; each ping counts at most 30 s."""
+    task = open_task(session, labeler_id, task_id)
+    task.active_time_s = (task.active_time_s or 0.0) + max(0.0, min(seconds, ACTIVITY_PING_MAX_S))
+    session.flush()
+
+
+def use_assistance(
+    session: Session, labeler_id: int, task_id: int, assistance_critique_id: int
+) -> LabelerCritique:
+    """The "use" button: a new critique prefilled with the model's text, linked to it."""
+    item = session.get(AssistanceCritique, assistance_critique_id)
+    if item is None:
+        raise NotFound(f"no model critique {assistance_critique_id}")
+    data = CritiqueIn(
+        text=item.text, severity=2, category="accuracy", assistance_critique_id=item.id
+    )
+    return add_critique(session, labeler_id, task_id, data)

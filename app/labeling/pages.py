@@ -1,0 +1,184 @@
+"""The task page's htmx endpoints: each edit is saved at once and answers with a fragment."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app.core.deps import LabelerUser, SessionDep
+from app.core.errors import AppError
+from app.core.htmx import redirect
+from app.core.templating import templates
+from app.experiments import assignment
+from app.labeling import service
+from app.labeling.schemas import CritiqueIn, SubmitIn
+from app.labeling.view import task_view
+from app.models import Category
+
+router = APIRouter(prefix="/tasks/{task_id}")
+
+CATEGORIES = [c.value for c in Category]
+
+
+def _critique_form(
+    text: str,
+    severity: int,
+    category: str,
+    category_text: str | None,
+    assistance_critique_id: int | None = None,
+) -> CritiqueIn:
+    try:
+        return CritiqueIn(
+            text=text.strip(),
+            severity=severity,
+            category=category,  # type: ignore[arg-type]
+            category_text=(category_text or "").strip() or None,
+            assistance_critique_id=assistance_critique_id,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "critique"
+        raise AppError(f"{field}: {err['msg']}", field=field) from exc
+
+
+def _page(
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: int,
+    block: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "task": task_view(db, user.id, task_id),
+        "skip_reasons": assignment.SKIP_REASONS,
+        "categories": CATEGORIES,
+        "error": error,
+    }
+    return templates.TemplateResponse(
+        request, "labeling/task.html", context, block_name=block, status_code=status_code
+    )
+
+
+@router.get("")
+def task_page(request: Request, db: SessionDep, user: LabelerUser, task_id: int) -> Response:
+    view = task_view(db, user.id, task_id)
+    if view.status == "submitted":
+        return redirect(request, "/labeler?note=That task is already submitted.")
+    service.mark_opened(db, user.id, task_id)
+    return _page(request, db, user, task_id)
+
+
+@router.post("/critiques")
+def add(
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: int,
+    text: Annotated[str, Form()] = "",
+    severity: Annotated[int, Form()] = 2,
+    category: Annotated[str, Form()] = "accuracy",
+    category_text: Annotated[str | None, Form()] = None,
+    from_assistance: Annotated[int | None, Form()] = None,
+) -> Response:
+    try:
+        if from_assistance is not None:
+            service.use_assistance(db, user.id, task_id, from_assistance)
+        else:
+            service.add_critique(
+                db, user.id, task_id, _critique_form(text, severity, category, category_text)
+            )
+    except AppError as exc:
+        if exc.status_code != 400:
+            raise
+        return _page(
+            request, db, user, task_id, block="new_critique", error=exc.message, status_code=200
+        )
+    return _page(request, db, user, task_id, block="critiques")
+
+
+@router.put("/critiques/{critique_id}")
+def edit(
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: int,
+    critique_id: int,
+    text: Annotated[str, Form()] = "",
+    severity: Annotated[int, Form()] = 2,
+    category: Annotated[str, Form()] = "accuracy",
+    category_text: Annotated[str | None, Form()] = None,
+) -> Response:
+    existing = {c.id: c for c in task_view(db, user.id, task_id).critiques}.get(critique_id)
+    link = existing.assistance_critique_id if existing else None
+    try:
+        service.update_critique(
+            db,
+            user.id,
+            task_id,
+            critique_id,
+            _critique_form(text, severity, category, category_text, link),
+        )
+    except AppError as exc:
+        if exc.status_code != 400:
+            raise
+        # Inline validation: only the message for this critique, nothing saved.
+        return templates.TemplateResponse(
+            request, "labeling/_field_error.html", {"message": exc.message}
+        )
+    return templates.TemplateResponse(
+        request, "labeling/_field_error.html", {"message": "", "saved": True}
+    )
+
+
+@router.delete("/critiques/{critique_id}")
+def remove(
+    request: Request, db: SessionDep, user: LabelerUser, task_id: int, critique_id: int
+) -> Response:
+    service.delete_critique(db, user.id, task_id, critique_id)
+    return _page(request, db, user, task_id, block="critiques")
+
+
+@router.put("/rating")
+def rate(
+    request: Request, db: SessionDep, user: LabelerUser, task_id: int, value: Annotated[int, Form()]
+) -> Response:
+    if not 1 <= value <= 7:
+        raise AppError("the rating is 1 to 7", field="rating")
+    service.set_rating(db, user.id, task_id, value)
+    return templates.TemplateResponse(
+        request, "labeling/_field_error.html", {"message": "", "saved": True}
+    )
+
+
+@router.post("/passage")
+def passage_revealed(db: SessionDep, user: LabelerUser, task_id: int) -> Response:
+    service.mark_passage_revealed(db, user.id, task_id)
+    return Response(status_code=204)
+
+
+@router.post("/activity")
+def activity(
+    db: SessionDep, user: LabelerUser, task_id: int, seconds: Annotated[float, Form()]
+) -> Response:
+    service.add_active_time(db, user.id, task_id, seconds)
+    return Response(status_code=204)
+
+
+@router.post("/submit")
+def submit(
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: int,
+    confirm_no_critiques: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        service.submit(db, user.id, task_id, SubmitIn(confirm_no_critiques=confirm_no_critiques))
+    except AppError as exc:
+        if exc.status_code != 400:
+            raise
+        return _page(request, db, user, task_id, block="submit_box", error=exc.message)
+    return redirect(request, "/labeler?note=Submitted. Thank you!")
