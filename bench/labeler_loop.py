@@ -52,7 +52,7 @@ def main() -> None:
         levels = (1, 8, 32)
         with session_scope() as db:
             # Each labeler takes one task per passage: enough passages for every loop.
-            answers = corpus(db, passages=args.loops // min(levels) // 6 + 20)
+            answers = corpus(db, passages=args.loops + 10)
             store_fake_assistance(db, answers)
             names = labelers(db, max(levels))
             launched(db, names)
@@ -137,7 +137,7 @@ def main() -> None:
             repo = CorpusRepository(db)
             words = (
                 "The keeper wrote the wind, the sea state and the ships in her ledger every night. "
-                * 290
+                * 180
             ).strip()
             passage, _ = repo.get_or_create_passage("Long", words)
             question, _ = repo.get_or_create_question(passage, "What did she write?")
@@ -164,35 +164,36 @@ def main() -> None:
             from app.users.service import create_user
 
             create_user(db, "longreader", "password-123", "labeler")
+            create_user(db, "longreader2", "password-123", "labeler")
             exp = design.create(
                 db,
                 design.Design(
                     name="long",
                     sources=["model"],
-                    labelers=["longreader"],
+                    labelers=["longreader", "longreader2"],
                     question_ids=[question.id],
                 ),
             )
             design.launch(db, exp.id)
             db.flush()
+            # Two labelers take the answer's two tasks; time the one with the assistance.
+            from app.experiments import assignment
+            from app.models import Task, User
+
+            reader = None
+            for name in ("longreader", "longreader2"):
+                uid = db.query(User.id).filter(User.username == name).scalar()
+                tid = assignment.next_task(db, uid).task_id
+                if db.get(Task, tid).assistance_set_id is not None:  # type: ignore[union-attr]
+                    reader, task_id = name, tid
         with httpx.Client(base_url=base, timeout=60) as c:
             page = c.get("/login")
             import re
 
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
             c.post(
-                "/login",
-                data={"username": "longreader", "password": "password-123", "csrf_token": csrf},
+                "/login", data={"username": reader, "password": "password-123", "csrf_token": csrf}
             )
-            task_id = None
-            for _ in range(2):
-                r = c.post("/labeler/next", data={"csrf_token": csrf}, follow_redirects=False)
-                location = r.headers.get("location", "")
-                if location.startswith("/tasks/"):
-                    task_id = location.rsplit("/", 1)[1]
-                    if "Model critiques" in c.get(location).text:
-                        break
-                    c.post(f"{location}/skip", data={"csrf_token": csrf, "reason": "Other"})
             times = []
             for _ in range(30):
                 t0 = time.perf_counter()
