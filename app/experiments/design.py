@@ -25,6 +25,7 @@ from app.models import (
     Question,
     Role,
     Task,
+    TaskStatus,
     User,
 )
 
@@ -225,14 +226,24 @@ def fill_problems(session: Session, exp_id: int) -> list[str]:
         .where(ExperimentQuestion.experiment_id == exp.id, Answer.source.in_(sources))
     ).all()
     # A labeler sees a passage once: all tasks on one passage need different labelers.
+    # Before launch, every task counts; after it, the tasks still waiting for someone.
     needed: Counter[int] = Counter()
-    for (pid,) in rows:
-        needed[pid] += 2 * exp.labelers_per_condition
+    if exp.status == ExperimentStatus.draft:
+        for (pid,) in rows:
+            needed[pid] += 2 * exp.labelers_per_condition
+    else:
+        waiting = session.execute(
+            select(Task.passage_id).where(
+                Task.experiment_id == exp.id, Task.status == TaskStatus.pending
+            )
+        ).all()
+        for (pid,) in waiting:
+            needed[pid] += 1
     short = sorted(pid for pid, n in needed.items() if len(pool - seen.get(pid, set())) < n)
     if short:
         worst = max(short, key=lambda pid: needed[pid] - len(pool - seen.get(pid, set())))
         problems.append(
-            f"{len(short)} of {len(needed)} passages have more tasks than labelers who have not seen them "
+            f"{len(short)} of {len(needed)} passages have more {'tasks' if exp.status == ExperimentStatus.draft else 'waiting tasks'} than labelers who have not seen them "
             f"(passage {worst}: {needed[worst]} tasks, {len(pool - seen.get(worst, set()))} eligible labelers); "
             "those tasks will stay unassigned until you add labelers"
         )
