@@ -85,7 +85,8 @@ def test_a_whole_assisted_task_in_the_browser(browser, db: Session) -> None:  # 
                 break
         assert task_id is not None
         page.click("#passage summary")
-        page.locator("button.use").nth(0).click()
+        page.locator("h1").click()
+        page.keyboard.press("Shift+Digit1")  # shortcut: use model critique 1
         page.wait_for_selector("form.critique >> nth=0")
         page.locator("button.use").nth(1).click()
         page.wait_for_selector("form.critique >> nth=1")
@@ -154,7 +155,11 @@ def test_a_no_assist_task_in_the_browser(browser, db: Session) -> None:  # type:
                 task_id = int(page.url.rsplit("/", 1)[1])
                 break
         assert task_id is not None
-        page.fill("#new-critique textarea", "Wrong name.")
+        page.locator("h1").click()
+        page.keyboard.press("n")  # shortcut: focus a new critique
+        page.keyboard.type("Wrong name.")
+        page.keyboard.press("Alt+Digit3")  # severity 3
+        page.keyboard.press("Alt+KeyH")  # category coherence
         page.click("#new-critique button[type=submit]")
         page.wait_for_selector("form.critique")
         page.keyboard.press("Escape")
