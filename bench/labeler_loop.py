@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -29,6 +28,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--loops", type=int, default=96, help="tasks labeled per concurrency level")
     args = ap.parse_args()
+    from bench.app_server import start_app
     from tests.support.model_server import free_port
     from tests.support.postgres import PostgresServer
 
@@ -59,20 +59,7 @@ def main() -> None:
         with session_scope() as db:
             tokens = [api_token_for(db, n) for n in names]
 
-        port = free_port()
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("critiquelab")), "serve", "--port", str(port)],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(base + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        server, base = start_app(free_port())
 
         async def run_level(concurrency: int) -> dict[str, object]:
             timings: dict[str, list[float]] = defaultdict(list)

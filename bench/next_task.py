@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
+    from bench.app_server import start_app
     from tests.support.model_server import free_port
     from tests.support.postgres import PostgresServer
 
@@ -57,27 +57,7 @@ def main() -> None:
         with session_scope() as db:
             tokens = [api_token_for(db, n) for n in names]
 
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("critiquelab")),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(base + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        server, base = start_app(free_port(), args.workers)
 
         async def wave() -> tuple[list[float], list[int | None]]:
             limits = httpx.Limits(max_connections=args.labelers)

@@ -175,7 +175,5 @@ def test_a_no_assist_task_in_the_browser(browser, db: Session) -> None:  # type:
         task is not None and task.status == TaskStatus.submitted and task.assistance_set_id is None
     )
     assert db.get(Rating, task_id).value == 6  # type: ignore[union-attr]
-    assert [
-        c.text
-        for c in db.scalars(select(LabelerCritique).where(LabelerCritique.task_id == task_id))
-    ] == ["Wrong name."]
+    rows = db.scalars(select(LabelerCritique).where(LabelerCritique.task_id == task_id)).all()
+    assert [(c.text, c.severity, c.category) for c in rows] == [("Wrong name.", 3, "coherence")]
