@@ -285,6 +285,30 @@ def experiments_resume(experiment_id: int) -> None:
         _fail(exc.message)
 
 
+@cli.command()
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write")],
+    experiment: Annotated[int | None, typer.Option(help="only this experiment")] = None,
+) -> None:
+    """Write every submitted labeling task as one JSON line (schema: app/export/export_schema.json)."""
+    from app.export.service import export_lines
+
+    n = 0
+    tmp = output.with_name(output.name + ".partial")
+    with Progress(
+        TextColumn("exporting"), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("export", total=None)
+        with session_scope(writes=False) as s, tmp.open("w", encoding="utf-8") as fh:
+            for line in export_lines(s, experiment):
+                fh.write(line)
+                n += 1
+                if n % 1000 == 0:
+                    bar.update(task, completed=n)
+    tmp.replace(output)  # a complete file or none
+    typer.echo(f"exported {n} labeling tasks to {output}")
+
+
 def main() -> None:
     try:
         cli()

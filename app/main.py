@@ -10,6 +10,7 @@ from app.core.settings import PROJECT_ROOT, get_settings
 from app.corpus import routes as corpus_routes
 from app.dashboard import routes as dashboard_routes
 from app.experiments import routes as experiment_routes
+from app.export import routes as export_routes
 from app.jobs import routes as job_routes
 from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
@@ -44,7 +45,7 @@ def create_app() -> FastAPI:
         labeling_pages,
     ):
         app.include_router(module.router)
-    for module in (user_routes, experiment_routes, labeling_routes):
+    for module in (user_routes, experiment_routes, labeling_routes, export_routes):
         app.include_router(module.api)
 
     @app.get("/health", include_in_schema=False)

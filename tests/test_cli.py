@@ -89,3 +89,10 @@ def test_experiments_create_and_launch(env: dict[str, str]) -> None:
     all_questions = run(env, "experiments", "create", "--name", "all", "--labelers", labelers)
     assert all_questions.returncode == 0 and "cannot be filled" in all_questions.stderr
     assert run(env, "experiments", "launch", exp_id).returncode == 1
+
+
+def test_export_writes_a_complete_file(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "export.jsonl"
+    done = run(env, "export", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "exported 0 labeling tasks" in done.stdout and out.read_text() == ""
