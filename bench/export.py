@@ -1,0 +1,138 @@
+"""Benchmark: export throughput and peak memory at 10k, 100k (and 1M) labeler-critique rows.
+
+    .venv/bin/python bench/export.py --sizes 10000,100000,1000000
+
+Bulk-inserts submitted tasks (3 critiques and a rating each) into a throwaway PostgreSQL 15,
+then runs `critiquelab export` in a child process per size and reports rows/s (labeler
+critiques exported per second) and the child's peak RSS.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def grow_to(url: str, critiques: int, have: int) -> None:
+    """Add submitted tasks until the database holds `critiques` labeler critiques."""
+    from sqlalchemy import insert, select
+
+    from app.core.database import session_scope
+    from app.experiments import assignment
+    from app.models import Condition, LabelerCritique, Rating, Task
+    from tests.support.experiments import corpus, labelers, launched
+
+    with session_scope() as db:
+        if have == 0:
+            corpus(db, passages=1)
+            names = labelers(db, 1)
+            launched(db, names, sources=("model",))
+        cond = db.scalar(select(Condition).where(Condition.assist.is_(False)))
+        task0 = db.scalar(select(Task).where(Task.condition_id == cond.id, Task.slot == 0))  # type: ignore[union-attr]
+        assert cond is not None and task0 is not None
+        labeler = db.scalar(select(Task.labeler_id).where(Task.labeler_id.is_not(None))) or 1
+        now = assignment.now()
+        start_slot = have // 3 + 1
+        n_tasks = (critiques - have) // 3
+        step = 5000
+        for base in range(start_slot, start_slot + n_tasks, step):
+            slots = range(base, min(base + step, start_slot + n_tasks))
+            ids = db.scalars(
+                insert(Task).returning(Task.id),
+                [
+                    dict(
+                        experiment_id=task0.experiment_id,
+                        condition_id=cond.id,
+                        answer_id=task0.answer_id,
+                        question_id=task0.question_id,
+                        passage_id=task0.passage_id,
+                        slot=s,
+                        status="submitted",
+                        labeler_id=labeler,
+                        assigned_at=now,
+                        opened_at=now,
+                        submitted_at=now,
+                    )
+                    for s in slots
+                ],
+            ).all()
+            db.execute(insert(Rating), [dict(task_id=i, value=4) for i in ids])
+            db.execute(
+                insert(LabelerCritique),
+                [
+                    dict(
+                        task_id=i,
+                        position=p,
+                        text=f"Critique {p} of task {i}: the answer misses a detail.",
+                        severity=2,
+                        category="coverage",
+                    )
+                    for i in ids
+                    for p in (1, 2, 3)
+                ],
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000")
+    args = ap.parse_args()
+    from tests.support.postgres import PostgresServer
+
+    pg = PostgresServer.start()
+    try:
+        url = pg.url("postgres")
+        os.environ["CRITIQUELAB_DATABASE_URL"] = url
+        from app.core.migrations import upgrade
+
+        upgrade(url=url)
+        have = 0
+        cli = str(Path(sys.executable).with_name("critiquelab"))
+        for size in (int(s) for s in args.sizes.split(",")):
+            t0 = time.perf_counter()
+            grow_to(url, size, have)
+            have = size
+            built = time.perf_counter() - t0
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "export.jsonl"
+                before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                t0 = time.perf_counter()
+                subprocess.run(
+                    [cli, "export", "-o", str(out)],
+                    check=True,
+                    env=dict(os.environ),
+                    capture_output=True,
+                )
+                elapsed = time.perf_counter() - t0
+                peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                lines = sum(1 for _ in out.open())
+                size_mb = out.stat().st_size / 1e6
+            print(
+                json.dumps(
+                    {
+                        "labeler_critiques": size,
+                        "tasks": lines,
+                        "insert_s": round(built, 1),
+                        "export_s": round(elapsed, 2),
+                        "critique_rows_per_s": round(size / elapsed),
+                        "file_mb": round(size_mb, 1),
+                        "peak_rss_mb": round(peak_kib / 1024, 1),
+                        "peak_rss_grew": peak_kib > before,
+                    }
+                ),
+                flush=True,
+            )
+    finally:
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()
