@@ -9,7 +9,6 @@ from app.corpus.hashing import content_hash
 from app.models import (
     Answer,
     HelpfulnessJudgement,
-    IntendedCritique,
     Passage,
     PassageExposure,
     Question,
@@ -108,16 +107,6 @@ class CorpusRepository:
                 )
             )
             is not None
-        )
-
-    def intended_count(self, answer_id: int) -> int:
-        return (
-            self.session.scalar(
-                select(func.count())
-                .select_from(IntendedCritique)
-                .where(IntendedCritique.answer_id == answer_id)
-            )
-            or 0
         )
 
     def list_passages(self, limit: int = 200, offset: int = 0) -> Sequence[Passage]:

@@ -111,15 +111,13 @@ def edit(
     category: Annotated[str, Form()] = "accuracy",
     category_text: Annotated[str | None, Form()] = None,
 ) -> Response:
-    existing = {c.id: c for c in task_view(db, user.id, task_id).critiques}.get(critique_id)
-    link = existing.assistance_critique_id if existing else None
     try:
         service.update_critique(
             db,
             user.id,
             task_id,
             critique_id,
-            _critique_form(text, severity, category, category_text, link),
+            _critique_form(text, severity, category, category_text),
         )
     except AppError as exc:
         if exc.status_code != 400:

@@ -98,10 +98,15 @@ def update_critique(
     critique = session.get(LabelerCritique, critique_id)
     if critique is None or critique.task_id != task.id:
         raise NotFound(f"no critique {critique_id} on task {task_id}")
-    _check_assistance(session, task, data.assistance_critique_id)
-    for key, value in data.model_dump().items():
+    # Which model critique it came from is fixed at creation: an edit that does not name
+    # the link keeps it (the page's autosave sends only the labeler's fields).
+    if data.assistance_critique_id is not None:
+        _check_assistance(session, task, data.assistance_critique_id)
+    for key, value in data.model_dump(exclude={"assistance_critique_id"}).items():
         setattr(critique, key, value)
     critique.category = data.category.value
+    if data.assistance_critique_id is not None:
+        critique.assistance_critique_id = data.assistance_critique_id
     _touch(task)
     session.flush()
     return critique

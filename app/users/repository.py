@@ -19,9 +19,6 @@ class UserRepository:
     def list(self) -> Sequence[User]:
         return self.session.scalars(select(User).order_by(User.role, User.username)).all()
 
-    def list_by_usernames(self, usernames: Sequence[str]) -> Sequence[User]:
-        return self.session.scalars(select(User).where(User.username.in_(usernames))).all()
-
     def add(self, user: User) -> User:
         self.session.add(user)
         self.session.flush()

@@ -171,3 +171,30 @@ def test_foreign_stale_and_released_tasks_get_clear_errors(client: TestClient, d
     assert (
         db.scalars(select(LabelerCritique).where(LabelerCritique.task_id == task_id)).all() == []
     )  # next labeler starts blank
+
+
+def test_editing_a_used_critique_keeps_its_link_to_the_model_critique(
+    client: TestClient, db: Session
+) -> None:
+    names, _ = _setup(db, ["model"])
+    for name in names:
+        auth = _auth(db, name)
+        task_id = client.post("/api/v1/tasks/next", headers=auth).json()["task_id"]
+        view = client.get(f"/api/v1/tasks/{task_id}", headers=auth).json()
+        if view["assistance"]:
+            break
+    shown = view["assistance"][0]
+    url = f"/api/v1/tasks/{task_id}/critiques"
+    made = client.post(
+        url, headers=auth, json=_critique(shown["text"], 2, assistance_critique_id=shown["id"])
+    ).json()
+    edited = client.put(
+        f"{url}/{made['id']}", headers=auth, json=_critique(shown["text"] + " More.", 3)
+    ).json()
+    assert edited["assistance_critique_id"] == shown["id"]
+    foreign = client.put(
+        f"{url}/{made['id']}", headers=auth, json=_critique("x", 3, assistance_critique_id=999999)
+    )
+    assert (
+        foreign.status_code == 400 and foreign.json()["error"]["field"] == "assistance_critique_id"
+    )
