@@ -27,6 +27,10 @@ experiments_cli = typer.Typer(
 )
 cli.add_typer(assist_cli, name="assist")
 cli.add_typer(experiments_cli, name="experiments")
+writing_cli = typer.Typer(no_args_is_help=True, help="Answer writing by labelers.")
+reviews_cli = typer.Typer(no_args_is_help=True, help="Intended-critique reviews.")
+cli.add_typer(writing_cli, name="writing")
+cli.add_typer(reviews_cli, name="reviews")
 err = Console(stderr=True)
 
 
@@ -283,6 +287,57 @@ def experiments_resume(experiment_id: int) -> None:
             design.set_paused(s, experiment_id, False)
     except AppError as exc:
         _fail(exc.message)
+
+
+@writing_cli.command("assign")
+def writing_assign(
+    writer: Annotated[str, typer.Option(help="the labeler who writes")],
+    questions: Annotated[str, typer.Option(help="comma-separated question ids")],
+) -> None:
+    """Ask a labeler to write the honest and misleading answers of some questions."""
+    from app.writing import service
+
+    try:
+        ids = [int(q) for q in questions.split(",") if q.strip()]
+    except ValueError:
+        _fail(f"--questions must be comma-separated ids, got {questions!r}")
+        return
+    try:
+        with session_scope() as s:
+            tasks = service.assign(s, writer, ids)
+            typer.echo(json.dumps({"writing_task_ids": [t.id for t in tasks]}))
+    except AppError as exc:
+        _fail(exc.message)
+
+
+@reviews_cli.command("list")
+def reviews_list(experiment: Annotated[int | None, typer.Option()] = None) -> None:
+    """One JSON line per review: who reviews, whether it is done."""
+    from dataclasses import asdict
+
+    from app.review import service
+
+    with session_scope(writes=False) as s:
+        for row in service.listing(s, experiment):
+            typer.echo(json.dumps(asdict(row)))
+
+
+@reviews_cli.command("delegate")
+def reviews_delegate(
+    review_id: int,
+    to: Annotated[str, typer.Option(help="username of the new reviewer")],
+    permission: Annotated[str, typer.Option(help="the author's permission: how and when given")],
+) -> None:
+    """Hand a review to someone else when its author is unavailable."""
+    from app.review import service
+
+    try:
+        with session_scope() as s:
+            service.delegate(s, review_id, to, permission)
+    except AppError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(f"review {review_id} handed to {to}")
 
 
 @cli.command()

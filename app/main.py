@@ -14,7 +14,9 @@ from app.export import routes as export_routes
 from app.jobs import routes as job_routes
 from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
+from app.review import routes as review_routes
 from app.users import routes as user_routes
+from app.writing import routes as writing_routes
 
 
 def create_app() -> FastAPI:
@@ -43,9 +45,18 @@ def create_app() -> FastAPI:
         experiment_routes,
         labeling_routes,
         labeling_pages,
+        writing_routes,
+        review_routes,
     ):
         app.include_router(module.router)
-    for module in (user_routes, experiment_routes, labeling_routes, export_routes):
+    for module in (
+        user_routes,
+        experiment_routes,
+        labeling_routes,
+        export_routes,
+        writing_routes,
+        review_routes,
+    ):
         app.include_router(module.api)
 
     @app.get("/health", include_in_schema=False)

@@ -128,3 +128,12 @@ def model_settings(model_server, monkeypatch: pytest.MonkeyPatch) -> None:  # ty
     settings.get_settings.cache_clear()
     yield
     settings.get_settings.cache_clear()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Headless Chromium (tests using it carry tests.support.browser.needs_chromium)."""
+    from tests.support.browser import chromium
+
+    with chromium() as b:
+        yield b

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -16,6 +17,14 @@ class AppError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> "AppError":
+        """A form's first problem, named by its field (e.g. intended_critiques.0.text)."""
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        return cls(f"{field}: {message}" if field else message, field=field)
 
 
 class NotFound(AppError):

@@ -17,7 +17,6 @@ from app.models import (
     ExposureReason,
     HelpfulnessJudgement,
     IntendedCritique,
-    PassageExposure,
     QuestionFeedback,
 )
 from app.users.repository import UserRepository
@@ -92,13 +91,8 @@ def _store_native(
                         )
                         added["intended_critiques"] += 1
                 # An author has read the passage: they must never label it.
-                if author_id is not None and not repo.has_exposure(author_id, passage.id):
-                    repo.add(
-                        PassageExposure(
-                            user_id=author_id, passage_id=passage.id, reason=ExposureReason.authored
-                        )
-                    )
-                    session.flush()
+                if author_id is not None:
+                    repo.ensure_exposure(author_id, passage.id, ExposureReason.authored)
     session.flush()
     return dict(added)
 

@@ -109,6 +109,12 @@ class CorpusRepository:
             is not None
         )
 
+    def ensure_exposure(self, user_id: int, passage_id: int, reason: str) -> None:
+        """Record that a user has read a passage (the first reason stays)."""
+        if not self.has_exposure(user_id, passage_id):
+            self.session.add(PassageExposure(user_id=user_id, passage_id=passage_id, reason=reason))
+            self.session.flush()
+
     def list_passages(self, limit: int = 200, offset: int = 0) -> Sequence[Passage]:
         return self.session.scalars(
             select(Passage)

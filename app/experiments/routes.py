@@ -22,6 +22,7 @@ from app.models import (
     Role,
     User,
 )
+from app.review import service as reviews
 
 router = APIRouter(prefix="/admin")
 api = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
@@ -67,7 +68,10 @@ def _design_from_form(
 
 @router.get("")
 def dashboard(request: Request, db: SessionDep, admin: AdminUser) -> Response:
-    rows = [(e, progress.by_condition(db, e.id)) for e in progress.experiments(db)]
+    rows = [
+        (e, progress.by_condition(db, e.id), reviews.counts(db, e.id))
+        for e in progress.experiments(db)
+    ]
     return templates.TemplateResponse(
         request,
         "experiments/dashboard.html",
@@ -150,6 +154,7 @@ def _detail_context(db: SessionDep, exp_id: int) -> dict[str, object]:
         "labelers": progress.labeler_work(db, exp_id),
         "open_tasks": progress.open_tasks(db, exp_id),
         "problems": design.fill_problems(db, exp_id),
+        "reviews": reviews.counts(db, exp_id),
     }
 
 

@@ -37,9 +37,7 @@ def _critique_form(
             assistance_critique_id=assistance_critique_id,
         )
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "critique"
-        raise AppError(f"{field}: {err['msg']}", field=field) from exc
+        raise AppError.from_validation(exc) from exc
 
 
 def _page(

@@ -16,6 +16,8 @@ from app.labeling import service
 from app.labeling.schemas import CritiqueIn, RatingIn, SubmitIn
 from app.labeling.view import task_view
 from app.models import LabelerCritique, Task, TaskStatus
+from app.review import service as reviews
+from app.writing import service as writing
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -34,7 +36,15 @@ def home(request: Request, db: SessionDep, user: LabelerUser, note: str | None =
         .limit(1)
     )
     return templates.TemplateResponse(
-        request, "labeling/home.html", {"done": done, "open_id": open_id, "note": note}
+        request,
+        "labeling/home.html",
+        {
+            "done": done,
+            "open_id": open_id,
+            "note": note,
+            "writing": writing.mine(db, user.id),
+            "reviews": reviews.mine(db, user.id),
+        },
     )
 
 

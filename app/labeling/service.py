@@ -20,6 +20,7 @@ from app.models import (
     Task,
     TaskStatus,
 )
+from app.review import service as reviews
 
 
 def now() -> datetime:
@@ -167,6 +168,7 @@ def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> T
     task.submitted_at = at
     session.flush()
     _complete_if_done(session, task.experiment_id)
+    reviews.open_if_done(session, task)
     return task
 
 

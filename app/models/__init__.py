@@ -33,6 +33,7 @@ from app.models.review import (
     ReviewStatus,
 )
 from app.models.users import Role, User
+from app.models.writing import WritingStatus, WritingTask
 
 __all__ = [
     "Answer",
@@ -68,4 +69,6 @@ __all__ = [
     "TaskRelease",
     "TaskStatus",
     "User",
+    "WritingStatus",
+    "WritingTask",
 ]

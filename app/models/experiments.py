@@ -36,6 +36,7 @@ class TaskStatus(StrEnum):
 class ExposureReason(StrEnum):
     task = "task"
     authored = "authored"
+    reviewed = "reviewed"  # read it to review someone else's answer on the author's behalf
 
 
 class Experiment(TimestampMixin, Base):

@@ -2,8 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin, UTCDateTime, enum_check
@@ -29,6 +30,8 @@ class IntendedCritiqueReview(TimestampMixin, Base):
     # When someone other than the author reviews: the author's recorded permission.
     author_permission: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The form as the reviewer last saved it; stored as coverages and judgements at submit.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ReviewCoverage(Base):

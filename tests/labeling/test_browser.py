@@ -1,50 +1,17 @@
 """A labeler in a real browser (Debian's Chromium driven by Playwright) against a live server."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.experiments import design
 from app.models import LabelerCritique, Rating, Task, TaskStatus
+from tests.support.browser import ARTIFACTS, log_in, needs_chromium
 from tests.support.db import fresh
 from tests.support.experiments import corpus, labelers, store_fake_assistance
 from tests.support.live_server import live_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
-
-
-def _log_in(page, base: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", "password-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/labeler")
+pytestmark = needs_chromium
 
 
 def _take_task(page, base: str, want_assist: bool, db: Session) -> int:  # type: ignore[no-untyped-def]
@@ -77,7 +44,7 @@ def test_a_whole_assisted_task_in_the_browser(browser, db: Session) -> None:  # 
         task_id = None
         for name in names:  # two tasks (assist, no assist): find the assisted one
             page.context.clear_cookies()
-            _log_in(page, base, name)
+            log_in(page, base, name)
             page.click("text=Next task")
             page.wait_for_url(f"{base}/tasks/*")
             if page.locator("#assistance").count():
@@ -148,7 +115,7 @@ def test_a_no_assist_task_in_the_browser(browser, db: Session) -> None:  # type:
         task_id = None
         for name in names:
             page.context.clear_cookies()
-            _log_in(page, base, name)
+            log_in(page, base, name)
             page.click("text=Next task")
             page.wait_for_url(f"{base}/tasks/*")
             if not page.locator("#assistance").count():

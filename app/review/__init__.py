@@ -1,0 +1,1 @@
+"""The intended-critique check: authors review what labelers found."""

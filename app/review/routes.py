@@ -1,0 +1,154 @@
+"""The review page and API for the reviewer; the admin's list of reviews and hand-over."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.errors import AppError
+from app.core.htmx import redirect
+from app.core.templating import templates
+from app.review import service
+from app.review.schemas import CritiqueVerdict, DelegateIn, LabelerVerdict, ReviewIn
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
+
+
+async def form_items(request: Request) -> list[tuple[str, str]]:
+    """The raw form: the review's field names carry task and critique ids."""
+    return [(k, str(v)) for k, v in (await request.form()).multi_items()]
+
+
+FormItems = Annotated[list[tuple[str, str]], Depends(form_items)]
+
+
+def review_from_form(items: list[tuple[str, str]]) -> ReviewIn:
+    """labeler=T per labeler; cover-T = an intended critique id or "none";
+    valid-C and novel-C = yes|no per labeler critique."""
+    labelers: dict[int, LabelerVerdict] = {}
+    critiques: dict[int, CritiqueVerdict] = {}
+    try:
+        for key, value in items:
+            name, _, ident = key.partition("-")
+            if key == "labeler":
+                labelers.setdefault(int(value), LabelerVerdict(task_id=int(value)))
+            elif name == "cover":
+                verdict = labelers.setdefault(int(ident), LabelerVerdict(task_id=int(ident)))
+                if value == "none":
+                    verdict.none = True
+                else:
+                    verdict.covers.append(int(value))
+            elif name in ("valid", "novel"):
+                verdict_c = critiques.setdefault(
+                    int(ident), CritiqueVerdict(critique_id=int(ident))
+                )
+                setattr(verdict_c, name, value == "yes")
+    except ValueError as exc:
+        raise AppError(f"malformed review form field: {exc}") from exc
+    return ReviewIn(labelers=list(labelers.values()), critiques=list(critiques.values()))
+
+
+def _page(
+    request: Request,
+    db: SessionDep,
+    user_id: int,
+    review_id: int,
+    block: str | None = None,
+    error: str | None = None,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "review/review.html",
+        {"review": service.view(db, user_id, review_id), "error": error},
+        block_name=block,
+    )
+
+
+@router.get("/reviews/{review_id}")
+def review_page(request: Request, db: SessionDep, user: CurrentUser, review_id: int) -> Response:
+    return _page(request, db, user.id, review_id)
+
+
+@router.post("/reviews/{review_id}/draft")
+def draft_page(
+    request: Request, db: SessionDep, user: CurrentUser, review_id: int, items: FormItems
+) -> Response:
+    service.save_draft(db, user.id, review_id, review_from_form(items))
+    return templates.TemplateResponse(
+        request, "labeling/_field_error.html", {"message": "", "saved": True}
+    )
+
+
+@router.post("/reviews/{review_id}/submit")
+def submit_page(
+    request: Request, db: SessionDep, user: CurrentUser, review_id: int, items: FormItems
+) -> Response:
+    body = review_from_form(items)
+    service.save_draft(db, user.id, review_id, body)
+    try:
+        service.submit(db, user.id, review_id, body)
+    except AppError as exc:
+        if exc.status_code != 400:
+            raise
+        return _page(request, db, user.id, review_id, block="submit_box", error=exc.message)
+    return redirect(request, "/labeler?note=Review submitted. Thank you!")
+
+
+@api.get("/{review_id}")
+def get_api(db: SessionDep, user: CurrentUser, review_id: int) -> dict[str, object]:
+    return asdict(service.view(db, user.id, review_id))
+
+
+@api.put("/{review_id}/draft")
+def draft_api(
+    body: ReviewIn, db: SessionDep, user: CurrentUser, review_id: int
+) -> dict[str, object]:
+    service.save_draft(db, user.id, review_id, body)
+    return {"review_id": review_id, "saved": True}
+
+
+@api.post("/{review_id}/submit")
+def submit_api(
+    db: SessionDep, user: CurrentUser, review_id: int, body: ReviewIn | None = None
+) -> dict[str, object]:
+    review = service.submit(db, user.id, review_id, body)
+    return {"review_id": review.id, "status": review.status}
+
+
+@api.post("/{review_id}/delegate")
+def delegate_api(
+    body: DelegateIn, db: SessionDep, admin: AdminUser, review_id: int
+) -> dict[str, object]:
+    service.delegate(db, review_id, body.reviewer, body.author_permission)
+    return {"review_id": review_id, "reviewer": body.reviewer}
+
+
+@router.get("/admin/reviews")
+def admin_page(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    experiment: int | None = None,
+    note: str | None = None,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "review/admin.html",
+        {"rows": service.listing(db, experiment), "experiment": experiment, "note": note},
+    )
+
+
+@router.post("/admin/reviews/{review_id}/delegate")
+def delegate_page(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    review_id: int,
+    reviewer: Annotated[str, Form()] = "",
+    author_permission: Annotated[str, Form()] = "",
+) -> Response:
+    service.delegate(db, review_id, reviewer, author_permission)
+    return redirect(request, f"/admin/reviews?note=Review {review_id} handed to {reviewer}.")

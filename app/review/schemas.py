@@ -1,0 +1,33 @@
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LabelerVerdict(BaseModel):
+    """Which intended critiques one labeler's critiques cover; `none` says they found none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: int
+    covers: list[int] = Field(default_factory=list)
+    none: bool = False
+
+
+class CritiqueVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    critique_id: int
+    valid: bool | None = None
+    novel: bool | None = None
+
+
+class ReviewIn(BaseModel):
+    """A whole review; as a draft it may be partial, at submit every part is decided."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    labelers: list[LabelerVerdict] = Field(default_factory=list)
+    critiques: list[CritiqueVerdict] = Field(default_factory=list)
+
+
+class DelegateIn(BaseModel):
+    reviewer: str = Field(min_length=1)
+    author_permission: str = Field(min_length=3, max_length=1000)

@@ -1,0 +1,1 @@
+"""Answer writing: honest and misleading answers with intended critiques."""

@@ -1,0 +1,191 @@
+"""Answer writing: the writer's page and API, and the admin's assignment page and API."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from app.core.deps import AdminUser, LabelerUser, SessionDep
+from app.core.errors import AppError
+from app.core.htmx import redirect
+from app.core.templating import templates
+from app.labeling.pages import CATEGORIES
+from app.models import Passage, Question, Role, User
+from app.writing import service
+from app.writing.schemas import AssignWritingIn, WritingDraftIn, WritingIn
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1/writing", tags=["writing"])
+
+
+def _draft_from_form(
+    honest_text: str,
+    misleading_text: str,
+    ic_text: list[str],
+    ic_severity: list[str],
+    ic_category: list[str],
+    ic_category_text: list[str],
+) -> WritingDraftIn:
+    rows = [
+        {
+            "text": text.strip(),
+            "severity": int(sev) if sev.isdigit() else 2,
+            "category": cat,
+            "category_text": cat_text.strip() or None,
+        }
+        for text, sev, cat, cat_text in zip(
+            ic_text, ic_severity, ic_category, ic_category_text, strict=False
+        )
+        if text.strip()
+    ]
+    return WritingDraftIn(
+        honest_text=honest_text, misleading_text=misleading_text, intended_critiques=rows
+    )
+
+
+FormList = Annotated[list[str], Form()]
+
+
+def _page(
+    request: Request,
+    db: SessionDep,
+    user_id: int,
+    task_id: int,
+    block: str | None = None,
+    extra_row: bool = False,
+    error: str | None = None,
+) -> Response:
+    view = service.view(db, user_id, task_id)
+    rows = view.intended_critiques + ([{}] if extra_row or not view.intended_critiques else [])
+    return templates.TemplateResponse(
+        request,
+        "writing/task.html",
+        {"task": view, "rows": rows, "categories": CATEGORIES, "error": error},
+        block_name=block,
+    )
+
+
+@router.get("/writing/{task_id}")
+def writing_page(request: Request, db: SessionDep, user: LabelerUser, task_id: int) -> Response:
+    service.mark_opened(db, user.id, task_id)
+    return _page(request, db, user.id, task_id)
+
+
+@router.post("/writing/{task_id}/draft")
+def save_draft(
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: int,
+    honest_text: Annotated[str, Form()] = "",
+    misleading_text: Annotated[str, Form()] = "",
+    ic_text: FormList = [],  # noqa: B006 - FastAPI copies defaults
+    ic_severity: FormList = [],  # noqa: B006
+    ic_category: FormList = [],  # noqa: B006
+    ic_category_text: FormList = [],  # noqa: B006
+    add_row: Annotated[bool, Form()] = False,
+) -> Response:
+    draft = _draft_from_form(
+        honest_text, misleading_text, ic_text, ic_severity, ic_category, ic_category_text
+    )
+    service.save_draft(db, user.id, task_id, draft)
+    if add_row:
+        return _page(request, db, user.id, task_id, block="intended", extra_row=True)
+    return templates.TemplateResponse(
+        request, "labeling/_field_error.html", {"message": "", "saved": True}
+    )
+
+
+@router.post("/writing/{task_id}/submit")
+def submit_page(
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: int,
+    honest_text: Annotated[str, Form()] = "",
+    misleading_text: Annotated[str, Form()] = "",
+    ic_text: FormList = [],  # noqa: B006
+    ic_severity: FormList = [],  # noqa: B006
+    ic_category: FormList = [],  # noqa: B006
+    ic_category_text: FormList = [],  # noqa: B006
+) -> Response:
+    draft = _draft_from_form(
+        honest_text, misleading_text, ic_text, ic_severity, ic_category, ic_category_text
+    )
+    service.save_draft(db, user.id, task_id, draft)
+    try:
+        service.submit(db, user.id, task_id)
+    except AppError as exc:
+        if exc.status_code != 400:
+            raise
+        return _page(request, db, user.id, task_id, block="submit_box", error=exc.message)
+    return redirect(request, "/labeler?note=Answers submitted. Thank you!")
+
+
+@api.get("/{task_id}")
+def get_api(db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object]:
+    return asdict(service.view(db, user.id, task_id))
+
+
+@api.put("/{task_id}/draft")
+def draft_api(
+    body: WritingDraftIn, db: SessionDep, user: LabelerUser, task_id: int
+) -> dict[str, object]:
+    service.save_draft(db, user.id, task_id, body)
+    return {"task_id": task_id, "saved": True}
+
+
+@api.post("/{task_id}/submit")
+def submit_api(
+    db: SessionDep, user: LabelerUser, task_id: int, body: WritingIn | None = None
+) -> dict[str, object]:
+    task = service.submit(db, user.id, task_id, body)
+    return {
+        "task_id": task.id,
+        "status": task.status,
+        "honest_answer_id": task.honest_answer_id,
+        "misleading_answer_id": task.misleading_answer_id,
+    }
+
+
+@api.post("", status_code=201)
+def assign_api(body: AssignWritingIn, db: SessionDep, admin: AdminUser) -> dict[str, object]:
+    tasks = service.assign(db, body.writer, body.question_ids, admin.id)
+    return {"task_ids": [t.id for t in tasks]}
+
+
+@router.get("/admin/writing")
+def admin_page(
+    request: Request, db: SessionDep, admin: AdminUser, note: str | None = None
+) -> Response:
+    writers = db.scalars(
+        select(User.username)
+        .where(User.role == Role.labeler, User.is_active.is_(True))
+        .order_by(User.username)
+    ).all()
+    questions = db.execute(
+        select(Question.id, Question.text, Passage.title)
+        .join(Passage, Passage.id == Question.passage_id)
+        .order_by(Question.id)
+    ).all()
+    return templates.TemplateResponse(
+        request,
+        "writing/admin.html",
+        {"writers": writers, "questions": questions, "tasks": service.all_tasks(db), "note": note},
+    )
+
+
+@router.post("/admin/writing")
+def assign_page(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    writer: Annotated[str, Form()] = "",
+    question_ids: Annotated[list[int], Form()] = [],  # noqa: B006
+) -> Response:
+    tasks = service.assign(db, writer, question_ids, admin.id)
+    return redirect(
+        request, f"/admin/writing?note=Assigned {len(tasks)} writing task(s) to {writer}."
+    )

@@ -1,0 +1,63 @@
+"""The author reviews what labelers found, in a real browser against a live server."""
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.experiments import design
+from app.models import IntendedCritiqueReview, ReviewCoverage, ReviewJudgement, ReviewStatus
+from tests.support.browser import ARTIFACTS, log_in, needs_chromium
+from tests.support.db import fresh
+from tests.support.experiments import labelers, store_fake_assistance
+from tests.support.live_server import live_app
+from tests.support.writing import answers_ids, label_everything, written
+
+pytestmark = needs_chromium
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_author_reviews_in_the_browser(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    written(db)
+    names = labelers(db, 2)
+    exp = design.create(
+        db, design.Design(name="browser-review", sources=["human_misleading"], labelers=names)
+    )
+    design.launch(db, exp.id)
+    store_fake_assistance(db, answers_ids(db))
+    label_everything(db, names)
+    db.commit()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with live_app() as base:
+        page = browser.new_page()
+        log_in(page, base, "writer0")
+        page.click("#review-tasks a")
+        page.wait_for_url(f"{base}/reviews/*")
+        first, second = (
+            page.locator("section.labeler").nth(0),
+            page.locator("section.labeler").nth(1),
+        )
+        first.locator("fieldset.covers input").nth(0).check()  # found intended critique 1
+        page.wait_for_selector("#save-status >> text=saved")
+        first.locator("input[value=yes][name^=valid-]").check()
+        first.locator("input[value=no][name^=novel-]").check()
+        # A reload keeps the draft.
+        page.reload()
+        first = page.locator("section.labeler").nth(0)
+        assert first.locator("fieldset.covers input").nth(0).is_checked()
+        page.click("#submit-review")
+        page.wait_for_selector("#submit-box .error")
+        assert "Labeler B" in page.locator("#submit-box .error").inner_text()
+        second = page.locator("section.labeler").nth(1)
+        second.locator("fieldset.covers input[value=none]").check()
+        second.locator("input[value=yes][name^=valid-]").check()
+        second.locator("input[value=yes][name^=novel-]").check()
+        page.screenshot(path=str(ARTIFACTS / "review_page.png"), full_page=True)
+        page.click("#submit-review")
+        page.wait_for_url(f"{base}/labeler?*")
+        assert "Review submitted" in page.content()
+    fresh(db)
+    review = db.scalar(select(IntendedCritiqueReview))
+    assert review is not None and review.status == ReviewStatus.submitted
+    assert len(db.scalars(select(ReviewCoverage)).all()) == 1
+    verdicts = sorted((j.valid, j.novel) for j in db.scalars(select(ReviewJudgement)))
+    assert verdicts == [(True, False), (True, True)]
