@@ -346,20 +346,23 @@ def export(
     experiment: Annotated[int | None, typer.Option(help="only this experiment")] = None,
 ) -> None:
     """Write every submitted labeling task as one JSON line (schema: app/export/export_schema.json)."""
-    from app.export.service import export_lines
+    from app.export.service import count_tasks, export_lines
 
     n = 0
     tmp = output.with_name(output.name + ".partial")
-    with Progress(
-        TextColumn("exporting"), MofNCompleteColumn(), console=err, transient=True
-    ) as bar:
-        task = bar.add_task("export", total=None)
-        with session_scope(writes=False) as s, tmp.open("w", encoding="utf-8") as fh:
-            for line in export_lines(s, experiment):
-                fh.write(line)
-                n += 1
-                if n % 1000 == 0:
-                    bar.update(task, completed=n)
+    with (
+        Progress(
+            TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        ) as bar,
+        session_scope(writes=False) as s,
+        tmp.open("wb") as fh,
+    ):
+        task = bar.add_task("export", total=count_tasks(s, experiment))
+        for line in export_lines(s, experiment):
+            fh.write(line)
+            n += 1
+            if n % 1000 == 0:
+                bar.update(task, completed=n)
     tmp.replace(output)  # a complete file or none
     typer.echo(f"exported {n} labeling tasks to {output}")
 

@@ -1,13 +1,15 @@
-"""The export record, version 1: one line per submitted labeling task (DESIGN.md section 4).
+"""The export record, version 2: one line per submitted labeling task (DESIGN.md section 4).
 
 export_schema.json beside this file is generated from ExportRecord (a test keeps them equal).
+The service builds plain dicts for speed; tests validate them against this schema.
+Version 2 added the intended critiques and the review outcomes.
 """
 
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class _Out(BaseModel):
@@ -34,6 +36,29 @@ class LabelerCritiqueOut(_Out):
     used_assistance_id: int | None
     edited: bool | None
     edit_distance: int | None
+    review_valid: bool | None = Field(
+        description="the author judged it a real flaw (null: not reviewed)"
+    )
+    review_novel: bool | None = Field(description="valid, and not a flaw the author intended")
+
+
+class IntendedCritiqueOut(_Out):
+    id: int
+    position: int
+    text: str
+    severity: int = Field(ge=1, le=4)
+    category: str
+    category_text: str | None
+
+
+class ReviewOut(_Out):
+    review_id: int
+    submitted_at: datetime
+    reviewer_is_author: bool
+    author_permission: str | None = Field(description="recorded when someone else reviewed")
+    covered_intended_ids: list[int] = Field(
+        description="the intended critiques this labeler's critiques cover (empty: none found)"
+    )
 
 
 class Timing(_Out):
@@ -70,8 +95,11 @@ class ExportRecord(_Out):
     critiques: list[LabelerCritiqueOut]
     rating: int = Field(ge=1, le=7)
     timing: Timing
-    review: dict[str, object] | None = Field(
-        default=None, description="intended-critique check outcomes, once the author has reviewed"
+    intended_critiques: list[IntendedCritiqueOut] = Field(
+        description="the flaw the author hid (human_misleading answers)"
+    )
+    review: ReviewOut | None = Field(
+        description="the intended-critique check of this task, once submitted"
     )
 
 

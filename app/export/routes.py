@@ -13,7 +13,7 @@ from app.export.service import export_lines
 api = APIRouter(prefix="/api/v1/experiments", tags=["export"])
 
 
-def _stream(experiment_id: int) -> Iterator[str]:
+def _stream(experiment_id: int) -> Iterator[bytes]:
     # Its own read session: the response streams after the request's session has closed.
     with session_scope(writes=False) as session:
         yield from export_lines(session, experiment_id)

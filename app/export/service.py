@@ -1,42 +1,83 @@
-"""Streaming export: submitted tasks read in batches, written one JSON line at a time."""
+"""Streaming export: submitted tasks read in batches of plain rows, one JSON line each.
+
+Rows come from column selects (no ORM objects) and become dicts serialised by orjson:
+the record's shape is ExportRecord's, checked by the tests against export_schema.json.
+"""
 
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.settings import get_settings
-from app.export.records import AssistanceShown, ExportRecord, LabelerCritiqueOut, Timing
+from app.export.records import SCHEMA_VERSION
 from app.models import (
     Answer,
     AssistanceCritique,
     AssistanceSet,
     Condition,
+    IntendedCritique,
+    IntendedCritiqueReview,
     LabelerCritique,
     Passage,
     Question,
     Rating,
+    ReviewCoverage,
+    ReviewJudgement,
+    ReviewStatus,
     Task,
     TaskStatus,
 )
 
-BATCH = 500
+BATCH = 2000
 
 
-def pseudonym(labeler_id: int) -> str:
-    key = get_settings().export_salt.encode()
+def pseudonym(labeler_id: int, key: bytes | None = None) -> str:
+    key = key if key is not None else get_settings().export_salt.encode()
     return hmac.new(key, f"labeler:{labeler_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def export_lines(session: Session, experiment_id: int | None = None) -> Iterator[str]:
-    """JSON lines, in task order, holding one batch of tasks in memory at a time."""
+_TASK_COLUMNS = (
+    Task.id,
+    Task.experiment_id,
+    Task.labeler_id,
+    Task.assistance_set_id,
+    Task.assigned_at,
+    Task.opened_at,
+    Task.first_edit_at,
+    Task.passage_revealed_at,
+    Task.submitted_at,
+    Task.active_time_s,
+    Condition.source,
+    Condition.assist,
+    Answer.id,
+    Answer.text,
+    Answer.source,
+    Answer.temperature,
+    Answer.model_name,
+    Answer.author_id,
+    Question.id,
+    Question.text,
+    Passage.id,
+    Passage.title,
+    Passage.text,
+    Rating.value,
+)
+
+
+def export_lines(session: Session, experiment_id: int | None = None) -> Iterator[bytes]:
+    """JSON lines (bytes), in task order, holding one batch of rows in memory at a time."""
+    key = get_settings().export_salt.encode()
+    names: dict[int, str] = _Pseudonyms(key)
     last_id = 0
     while True:
         query = (
-            select(Task, Condition, Answer, Question, Passage, Rating)
+            select(*_TASK_COLUMNS)
             .join(Condition, Condition.id == Task.condition_id)
             .join(Answer, Answer.id == Task.answer_id)
             .join(Question, Question.id == Task.question_id)
@@ -51,94 +92,233 @@ def export_lines(session: Session, experiment_id: int | None = None) -> Iterator
         rows = session.execute(query).all()
         if not rows:
             return
-        task_ids = [r[0].id for r in rows]
-        critiques: dict[int, list[LabelerCritique]] = defaultdict(list)
-        for c in session.scalars(
-            select(LabelerCritique)
+        batch = _Batch(session, rows)
+        for row in rows:
+            yield orjson.dumps(batch.record(row, names), option=orjson.OPT_APPEND_NEWLINE)
+        last_id = rows[-1][0]
+
+
+def count_tasks(session: Session, experiment_id: int | None = None) -> int:
+    query = select(func.count()).select_from(Task).where(Task.status == TaskStatus.submitted)
+    if experiment_id is not None:
+        query = query.where(Task.experiment_id == experiment_id)
+    return session.scalar(query) or 0
+
+
+class _Pseudonyms(dict[int, str]):
+    """Each labeler's keyed hash, computed once per export."""
+
+    def __init__(self, key: bytes) -> None:
+        super().__init__()
+        self.key = key
+
+    def __missing__(self, labeler_id: int) -> str:
+        self[labeler_id] = value = pseudonym(labeler_id, self.key)
+        return value
+
+
+class _Batch:
+    """Everything one batch of tasks refers to, fetched in a handful of queries."""
+
+    def __init__(self, session: Session, rows: Sequence[Any]) -> None:
+        task_ids = [r[0] for r in rows]
+        self.critiques: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        judged = dict(
+            (cid, (valid, novel))
+            for cid, valid, novel in session.execute(
+                select(
+                    ReviewJudgement.labeler_critique_id,
+                    ReviewJudgement.valid,
+                    ReviewJudgement.novel,
+                )
+                .join(LabelerCritique, LabelerCritique.id == ReviewJudgement.labeler_critique_id)
+                .join(
+                    IntendedCritiqueReview, IntendedCritiqueReview.id == ReviewJudgement.review_id
+                )
+                .where(
+                    LabelerCritique.task_id.between(task_ids[0], task_ids[-1]),
+                    IntendedCritiqueReview.status == ReviewStatus.submitted,
+                )
+            )
+        )
+        for (
+            cid,
+            task_id,
+            text,
+            severity,
+            category,
+            category_text,
+            used,
+            edited,
+            dist,
+        ) in session.execute(
+            select(
+                LabelerCritique.id,
+                LabelerCritique.task_id,
+                LabelerCritique.text,
+                LabelerCritique.severity,
+                LabelerCritique.category,
+                LabelerCritique.category_text,
+                LabelerCritique.assistance_critique_id,
+                LabelerCritique.edited,
+                LabelerCritique.edit_distance,
+            )
             .where(LabelerCritique.task_id.in_(task_ids))
-            .order_by(LabelerCritique.position)
+            .order_by(LabelerCritique.task_id, LabelerCritique.position)
         ):
-            critiques[c.task_id].append(c)
-        set_ids = {r[0].assistance_set_id for r in rows if r[0].assistance_set_id is not None}
-        shown: dict[int, list[AssistanceCritique]] = defaultdict(list)
-        sets: dict[int, AssistanceSet] = {}
+            valid, novel = judged.get(cid, (None, None))
+            self.critiques[task_id].append(
+                {
+                    "id": cid,
+                    "text": text,
+                    "severity": severity,
+                    "category": category,
+                    "category_text": category_text,
+                    "used_assistance_id": used,
+                    "edited": edited,
+                    "edit_distance": dist,
+                    "review_valid": valid,
+                    "review_novel": novel,
+                }
+            )
+        set_ids = {r[3] for r in rows if r[3] is not None}
+        self.shown: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.critiqueability: dict[int, float | None] = {}
         if set_ids:
-            sets = {
-                s.id: s
-                for s in session.scalars(select(AssistanceSet).where(AssistanceSet.id.in_(set_ids)))
-            }
-            for a in session.scalars(
-                select(AssistanceCritique)
+            self.critiqueability = dict(
+                session.execute(
+                    select(AssistanceSet.id, AssistanceSet.critiqueability_score).where(
+                        AssistanceSet.id.in_(set_ids)
+                    )
+                ).all()
+            )
+            for row in session.execute(
+                select(
+                    AssistanceCritique.assistance_set_id,
+                    AssistanceCritique.id,
+                    AssistanceCritique.text,
+                    AssistanceCritique.temperature,
+                    AssistanceCritique.helpfulness_score,
+                    AssistanceCritique.score_missing_reason,
+                    AssistanceCritique.rank,
+                    AssistanceCritique.model_name,
+                    AssistanceCritique.prompt_format,
+                )
                 .where(AssistanceCritique.assistance_set_id.in_(set_ids))
                 .order_by(AssistanceCritique.rank)
             ):
-                shown[a.assistance_set_id].append(a)
-        for task, cond, answer, question, passage, rating in rows:
-            yield (
-                _record(
-                    task, cond, answer, question, passage, rating, critiques[task.id], shown, sets
-                ).model_dump_json()
-                + "\n"
+                self.shown[row[0]].append(
+                    {
+                        "id": row[1],
+                        "text": row[2],
+                        "temperature": row[3],
+                        "helpfulness_score": row[4],
+                        "score_missing_reason": row[5],
+                        "rank": row[6],
+                        "model_name": row[7],
+                        "prompt_format": row[8],
+                    }
+                )
+        misleading = {r[12] for r in rows if r[14] == "human_misleading"}
+        self.intended: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.reviews: dict[tuple[int, int], dict[str, Any]] = {}
+        self.covered: dict[int, list[int]] = defaultdict(list)
+        if not misleading:
+            return
+        for ic in session.execute(
+            select(
+                IntendedCritique.answer_id,
+                IntendedCritique.id,
+                IntendedCritique.position,
+                IntendedCritique.text,
+                IntendedCritique.severity,
+                IntendedCritique.category,
+                IntendedCritique.category_text,
             )
-        session.expunge_all()  # constant memory: forget the batch
-        last_id = task_ids[-1]
+            .where(IntendedCritique.answer_id.in_(misleading))
+            .order_by(IntendedCritique.position)
+        ):
+            self.intended[ic[0]].append(
+                {
+                    "id": ic[1],
+                    "position": ic[2],
+                    "text": ic[3],
+                    "severity": ic[4],
+                    "category": ic[5],
+                    "category_text": ic[6],
+                }
+            )
+        for rid, exp_id, answer_id, reviewer, permission, submitted in session.execute(
+            select(
+                IntendedCritiqueReview.id,
+                IntendedCritiqueReview.experiment_id,
+                IntendedCritiqueReview.answer_id,
+                IntendedCritiqueReview.reviewer_id,
+                IntendedCritiqueReview.author_permission,
+                IntendedCritiqueReview.submitted_at,
+            ).where(
+                IntendedCritiqueReview.answer_id.in_(misleading),
+                IntendedCritiqueReview.status == ReviewStatus.submitted,
+            )
+        ):
+            self.reviews[(exp_id, answer_id)] = {
+                "review_id": rid,
+                "submitted_at": submitted,
+                "reviewer_id": reviewer,
+                "author_permission": permission,
+            }
+        for task_id, ic_id in session.execute(
+            select(ReviewCoverage.task_id, ReviewCoverage.intended_critique_id)
+            .where(ReviewCoverage.task_id.in_(task_ids))
+            .order_by(ReviewCoverage.intended_critique_id)
+        ):
+            self.covered[task_id].append(ic_id)
 
-
-def _record(task, cond, answer, question, passage, rating, critiques, shown, sets) -> ExportRecord:  # type: ignore[no-untyped-def]
-    assert task.submitted_at is not None and task.labeler_id is not None
-    start = task.opened_at or task.assigned_at
-    aset = sets.get(task.assistance_set_id) if task.assistance_set_id else None
-    return ExportRecord(
-        task_id=task.id,
-        experiment_id=task.experiment_id,
-        labeler=pseudonym(task.labeler_id),
-        passage_id=passage.id,
-        passage_title=passage.title,
-        passage_text=passage.text,
-        question_id=question.id,
-        question_text=question.text,
-        answer_id=answer.id,
-        answer_text=answer.text,
-        answer_source=answer.source,
-        answer_temperature=answer.temperature,
-        answer_model_name=answer.model_name,
-        condition=cond.name,
-        assist=cond.assist,
-        assistance=[
-            AssistanceShown(
-                id=a.id,
-                text=a.text,
-                temperature=a.temperature,
-                helpfulness_score=a.helpfulness_score,
-                score_missing_reason=a.score_missing_reason,
-                rank=a.rank,
-                model_name=a.model_name,
-                prompt_format=a.prompt_format,
-            )
-            for a in shown.get(task.assistance_set_id, [])
-        ],
-        critiqueability_score=aset.critiqueability_score if aset else None,
-        critiques=[
-            LabelerCritiqueOut(
-                id=c.id,
-                text=c.text,
-                severity=c.severity,
-                category=c.category,
-                category_text=c.category_text,
-                used_assistance_id=c.assistance_critique_id,
-                edited=c.edited,
-                edit_distance=c.edit_distance,
-            )
-            for c in critiques
-        ],
-        rating=rating.value,
-        timing=Timing(
-            assigned_at=task.assigned_at,
-            opened_at=task.opened_at,
-            first_edit_at=task.first_edit_at,
-            passage_revealed_at=task.passage_revealed_at,
-            submitted_at=task.submitted_at,
-            duration_s=(task.submitted_at - start).total_seconds() if start else None,
-            active_time_s=task.active_time_s,
-        ),
-    )
+    def record(self, r: Any, names: dict[int, str]) -> dict[str, Any]:
+        (task_id, exp_id, labeler_id, set_id, assigned, opened, first_edit, revealed, submitted,
+         active, source, assist, answer_id, answer_text, answer_source, temperature, model_name,
+         author_id, question_id, question_text, passage_id, passage_title, passage_text,
+         rating) = r  # fmt: skip
+        start = opened or assigned
+        review = self.reviews.get((exp_id, answer_id))
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "task_id": task_id,
+            "experiment_id": exp_id,
+            "labeler": names[labeler_id],
+            "passage_id": passage_id,
+            "passage_title": passage_title,
+            "passage_text": passage_text,
+            "question_id": question_id,
+            "question_text": question_text,
+            "answer_id": answer_id,
+            "answer_text": answer_text,
+            "answer_source": answer_source,
+            "answer_temperature": temperature,
+            "answer_model_name": model_name,
+            "condition": f"{source}/{'assist' if assist else 'no_assist'}",
+            "assist": assist,
+            "assistance": self.shown.get(set_id, []) if set_id else [],
+            "critiqueability_score": self.critiqueability.get(set_id) if set_id else None,
+            "critiques": self.critiques.get(task_id, []),
+            "rating": rating,
+            "timing": {
+                "assigned_at": assigned,
+                "opened_at": opened,
+                "first_edit_at": first_edit,
+                "passage_revealed_at": revealed,
+                "submitted_at": submitted,
+                "duration_s": (submitted - start).total_seconds() if start else None,
+                "active_time_s": active,
+            },
+            "intended_critiques": self.intended.get(answer_id, []),
+            "review": None
+            if review is None
+            else {
+                "review_id": review["review_id"],
+                "submitted_at": review["submitted_at"],
+                "reviewer_is_author": review["reviewer_id"] == author_id,
+                "author_permission": review["author_permission"],
+                "covered_intended_ids": self.covered.get(task_id, []),
+            },
+        }

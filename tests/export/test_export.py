@@ -83,7 +83,7 @@ def test_exported_records_are_valid_and_complete(client: TestClient, db: Session
     # Pseudonyms: stable, keyed, never the username or id.
     expected = {pseudonym(user_id(db, n)) for n in names}
     assert {r["labeler"] for r in records} == expected
-    assert not any(n in line for n in names for line in lines)
+    assert not any(n.encode() in line for n in names for line in lines)
 
 
 def test_export_streams_over_the_api_for_researchers_only(client: TestClient, db: Session) -> None:
@@ -106,3 +106,50 @@ def test_export_streams_over_the_api_for_researchers_only(client: TestClient, db
         ).status_code
         == 404
     )
+
+
+def test_review_outcomes_are_exported(db: Session) -> None:
+    from app.models import IntendedCritiqueReview
+    from app.review import service as reviews
+    from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
+    from tests.support.writing import answers_ids, label_everything, written
+
+    written(db)
+    names = labelers(db, 2)
+    exp = design.create(
+        db, design.Design(name="reviewed", sources=["human_misleading"], labelers=names)
+    )
+    design.launch(db, exp.id)
+    store_fake_assistance(db, answers_ids(db))
+    label_everything(db, names)
+    review = db.query(IntendedCritiqueReview).one()
+    view = reviews.view(db, review.reviewer_id, review.id)
+    found, missed = view.labelers
+    intended_id = int(view.intended[0]["id"])  # type: ignore[call-overload]
+    before = [json.loads(line) for line in export_lines(db, exp.id)]
+    assert all(r["review"] is None and r["intended_critiques"] for r in before)
+    reviews.submit(
+        db,
+        review.reviewer_id,
+        review.id,
+        ReviewIn(
+            labelers=[
+                LabelerVerdict(task_id=found.task_id, covers=[intended_id]),
+                LabelerVerdict(task_id=missed.task_id, none=True),
+            ],
+            critiques=[
+                CritiqueVerdict(critique_id=found.critiques[0].id, valid=True, novel=False),
+                CritiqueVerdict(critique_id=missed.critiques[0].id, valid=False),
+            ],
+        ),
+    )
+    schema = json.loads(SCHEMA.read_text())
+    records = {r["task_id"]: r for r in map(json.loads, export_lines(db, exp.id))}
+    for rec in records.values():
+        jsonschema.validate(rec, schema)
+        assert rec["review"]["reviewer_is_author"] is True
+    assert records[found.task_id]["review"]["covered_intended_ids"] == [intended_id]
+    assert records[missed.task_id]["review"]["covered_intended_ids"] == []
+    assert records[found.task_id]["critiques"][0]["review_valid"] is True
+    assert records[missed.task_id]["critiques"][0]["review_valid"] is False
+    assert records[missed.task_id]["critiques"][0]["review_novel"] is False
