@@ -367,6 +367,106 @@ def export(
     typer.echo(f"exported {n} labeling tasks to {output}")
 
 
+@cli.command()
+def analyze(
+    output: Annotated[Path, typer.Option("-o", "--output", help="directory for the report")],
+    experiment: Annotated[int | None, typer.Option(help="only this experiment")] = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", help="an export file instead of the database")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="bootstrap seed")] = None,
+    samples: Annotated[int, typer.Option(help="bootstrap samples")] = 2000,
+) -> None:
+    """The report (JSON numbers, figures, Markdown and HTML) from an export or the database."""
+    import orjson
+
+    from app.analysis.report import DEFAULT_SEED, read_export, write_report
+    from app.analysis.report import analyze as run
+    from app.export.service import count_tasks, export_lines
+
+    with Progress(
+        TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        try:
+            if input is not None:
+                if not input.is_file():
+                    _fail(f"{input}: no such file")
+                task = bar.add_task("analyse", total=None)
+                records = (
+                    r
+                    for r in read_export(input)
+                    if experiment is None or r["experiment_id"] == experiment
+                )
+                report = run(
+                    records,
+                    seed if seed is not None else DEFAULT_SEED,
+                    samples,
+                    lambda n: bar.update(task, completed=n),
+                )
+            else:
+                with session_scope(writes=False) as s:
+                    task = bar.add_task("analyse", total=count_tasks(s, experiment))
+                    report = run(
+                        (orjson.loads(line) for line in export_lines(s, experiment)),
+                        seed if seed is not None else DEFAULT_SEED,
+                        samples,
+                        lambda n: bar.update(task, completed=n),
+                    )
+        except AppError as exc:
+            _fail(exc.message)
+            return
+    written = write_report(report, output)
+    typer.echo(f"analysed {report['tasks']} labeling tasks; wrote {len(written)} files to {output}")
+
+
+@cli.command()
+def simulate(
+    name: Annotated[
+        str, typer.Option(help="experiment name (also prefixes its users)")
+    ] = "simulated",
+    passages: int = 30,
+    labelers: int = 12,
+    find_rate: Annotated[float, typer.Option(help="per-flaw find rate without assistance")] = 0.25,
+    assist_find_rate: Annotated[
+        float, typer.Option(help="per-flaw find rate with assistance")
+    ] = 0.4,
+    use_rate: float = 0.6,
+    edit_rate: float = 0.15,
+    valid_rate: float = 0.75,
+    minutes: float = 10.0,
+    assist_minutes: float = 12.0,
+    seed: int = 0,
+) -> None:
+    """Build a synthetic experiment with planted effects through the real services; prints its id."""
+    from app.analysis.simulate import SimParams
+    from app.analysis.simulate import simulate as run
+
+    params = SimParams(
+        name=name,
+        passages=passages,
+        labelers=labelers,
+        find_rate=find_rate,
+        assist_find_rate=assist_find_rate,
+        use_rate=use_rate,
+        edit_rate=edit_rate,
+        valid_rate=valid_rate,
+        minutes=minutes,
+        assist_minutes=assist_minutes,
+        seed=seed,
+    )
+    with Progress(
+        TextColumn("labeling"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("simulate", total=passages * 6)
+        try:
+            with session_scope() as s:
+                exp_id = run(s, params, lambda n: bar.update(task, completed=n))
+        except AppError as exc:
+            _fail(exc.message)
+            return
+    typer.echo(exp_id)
+
+
 def main() -> None:
     try:
         cli()

@@ -1,0 +1,215 @@
+"""A synthetic experiment run through the real services, with effects planted in the labelers.
+
+Each answer hides `flaws` flaws (flaw 0 of a misleading answer is the one its author
+intended). A labeler finds each flaw with `find_rate`, or `assist_find_rate` when
+assisted; assisted, they take the model's critique of a found flaw with `use_rate` and
+edit it with `edit_rate`. Each critique is judged valid with `valid_rate`. Tasks take
+`minutes` / `assist_minutes` on average. Everything goes through the app's services:
+writing tasks, experiment design and launch, assignment, critiques, submit, reviews.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.assist.prompts import prompt_format
+from app.assist.scoring import Score
+from app.assist.service import store_assistance
+from app.assist.sweep import Assistance, SweptCritique
+from app.core.settings import get_settings
+from app.corpus.repository import CorpusRepository
+from app.experiments import assignment, design
+from app.labeling import service as labeling
+from app.labeling.schemas import CritiqueIn, SubmitIn
+from app.models import Answer, AssistanceCritique, Task, User
+from app.review import service as reviews
+from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
+from app.users.service import create_user
+from app.writing import service as writing
+from app.writing.schemas import WritingIn
+
+TEMPERATURES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)
+
+
+@dataclass(frozen=True)
+class SimParams:
+    name: str = "simulated"
+    passages: int = 30
+    labelers: int = 12
+    writers: int = 3
+    flaws: int = 4
+    find_rate: float = 0.25
+    assist_find_rate: float = 0.40
+    use_rate: float = 0.6
+    edit_rate: float = 0.15
+    valid_rate: float = 0.75
+    minutes: float = 10.0
+    assist_minutes: float = 12.0
+    seed: int = 0
+
+
+def _flaw_text(flaw: int, answer_id: int) -> str:
+    return f"Flaw {flaw} of answer {answer_id}: the answer gets this detail wrong."
+
+
+def _flaw_of(text: str) -> int | None:
+    if text.startswith("Flaw "):
+        return int(text.split()[1])
+    return None
+
+
+def simulate(session: Session, p: SimParams, progress=None) -> int:  # type: ignore[no-untyped-def]
+    """Build, label and review one synthetic experiment; returns its id."""
+    rng = random.Random(p.seed)
+    labelers = [f"{p.name}-labeler{i}" for i in range(p.labelers)]
+    writers = [f"{p.name}-writer{i}" for i in range(p.writers)]
+    for name in labelers + writers:
+        create_user(session, name, f"{name}-password", "labeler")
+    repo = CorpusRepository(session)
+    question_ids = []
+    for i in range(p.passages):
+        passage, _ = repo.get_or_create_passage(
+            f"{p.name} passage {i}", f"Synthetic passage {i} of {p.name}. " * 20
+        )
+        question, _ = repo.get_or_create_question(passage, "Summarize the passage.")
+        repo.get_or_create_answer(
+            question,
+            "model",
+            f"Model summary of {p.name} passage {i}.",
+            temperature=rng.choice([t / 10 for t in range(11)]),
+            model_name="simulated",
+        )
+        question_ids.append(question.id)
+        writer = writers[i % len(writers)]
+        (task,) = writing.assign(session, writer, [question.id])
+        writing.submit(
+            session,
+            task.writer_id,
+            task.id,
+            WritingIn(
+                honest_text=f"Honest summary of {p.name} passage {i}.",
+                misleading_text=f"Subtly wrong summary of {p.name} passage {i}.",
+                intended_critiques=[
+                    {"text": "Flaw 0: the hidden mistake.", "severity": 3, "category": "accuracy"}
+                ],
+            ),
+        )
+    exp = design.create(
+        session,
+        design.Design(
+            name=p.name, sources=design.ALL_SOURCES, labelers=labelers, question_ids=question_ids
+        ),
+    )
+    design.launch(session, exp.id)
+    settings = get_settings()
+    version = prompt_format(settings.prompt_format).version
+    answer_ids = session.scalars(
+        select(Answer.id).where(Answer.question_id.in_(question_ids))
+    ).all()
+    for aid in answer_ids:
+        # One model critique per flaw, then noise; sorted by a made-up helpfulness score.
+        texts = [_flaw_text(f, aid) for f in range(p.flaws)]
+        texts += [f"Generic remark {k} on answer {aid}." for k in range(8 - len(texts))]
+        store_assistance(
+            session,
+            aid,
+            Assistance(
+                [
+                    SweptCritique(text, t, Score(round(0.95 - 0.1 * k, 3)), k + 1, 0.0)
+                    for k, (text, t) in enumerate(zip(texts, TEMPERATURES, strict=False))
+                ],
+                Score(0.8),
+                settings.model_name,
+                version,
+            ),
+        )
+    uid = dict(session.execute(select(User.username, User.id)).all())
+    done = 0
+    while True:
+        progressed = False
+        for name in labelers:
+            got = assignment.next_task(session, uid[name])
+            if got.task_id is None:
+                continue
+            progressed = True
+            _label(session, rng, p, uid[name], got.task_id)
+            done += 1
+            if progress is not None:
+                progress(done)
+        if not progressed:
+            break
+    for review in reviews.listing(session, exp.id):
+        _review(session, rng, p, review.id, uid[review.reviewer])
+    return exp.id
+
+
+def _label(session: Session, rng: random.Random, p: SimParams, user_id: int, task_id: int) -> None:
+    task = session.get(Task, task_id)
+    assert task is not None
+    assisted = task.assistance_set_id is not None
+    rate = p.assist_find_rate if assisted else p.find_rate
+    shown = {}
+    if assisted:
+        shown = {
+            _flaw_of(a.text): a
+            for a in session.scalars(
+                select(AssistanceCritique).where(
+                    AssistanceCritique.assistance_set_id == task.assistance_set_id
+                )
+            )
+        }
+    found = [f for f in range(p.flaws) if rng.random() < rate]
+    for flaw in found:
+        if assisted and flaw in shown and rng.random() < p.use_rate:
+            c = labeling.use_assistance(session, user_id, task_id, shown[flaw].id)
+            if rng.random() < p.edit_rate:
+                labeling.update_critique(
+                    session,
+                    user_id,
+                    task_id,
+                    c.id,
+                    CritiqueIn(
+                        text=c.text + " (checked in the text)", severity=3, category="accuracy"
+                    ),
+                )
+        else:
+            labeling.add_critique(
+                session,
+                user_id,
+                task_id,
+                CritiqueIn(
+                    text=_flaw_text(flaw, task.answer_id),
+                    severity=rng.randint(1, 4),
+                    category=rng.choice(["accuracy", "coverage", "coherence"]),
+                ),
+            )
+    rating = max(1, min(7, 7 - len(found) + rng.choice([-1, 0, 0, 1])))
+    labeling.submit(session, user_id, task_id, SubmitIn(rating=rating, confirm_no_critiques=True))
+    minutes = rng.expovariate(1.0 / (p.assist_minutes if assisted else p.minutes))
+    assert task.submitted_at is not None
+    task.opened_at = task.submitted_at - timedelta(minutes=minutes)
+    task.assigned_at = task.opened_at - timedelta(seconds=5)
+    session.flush()
+
+
+def _review(
+    session: Session, rng: random.Random, p: SimParams, review_id: int, reviewer: int
+) -> None:
+    view = reviews.view(session, reviewer, review_id)
+    intended = [int(ic["id"]) for ic in view.intended]  # type: ignore[call-overload]
+    labelers, critiques = [], []
+    for lab in view.labelers:
+        flaws = {_flaw_of(c.text) for c in lab.critiques}
+        covers = intended[:1] if 0 in flaws else []
+        labelers.append(LabelerVerdict(task_id=lab.task_id, covers=covers, none=not covers))
+        for c in lab.critiques:
+            valid = rng.random() < p.valid_rate
+            critiques.append(
+                CritiqueVerdict(
+                    critique_id=c.id, valid=valid, novel=valid and _flaw_of(c.text) != 0
+                )
+            )
+    reviews.submit(session, reviewer, review_id, ReviewIn(labelers=labelers, critiques=critiques))
