@@ -4,6 +4,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from app.analysis import routes as analysis_routes
 from app.core.deps import csrf_protect
 from app.core.errors import install_error_handlers
 from app.core.settings import PROJECT_ROOT, get_settings
@@ -47,6 +48,7 @@ def create_app() -> FastAPI:
         labeling_pages,
         writing_routes,
         review_routes,
+        analysis_routes,
     ):
         app.include_router(module.router)
     for module in (
@@ -56,6 +58,7 @@ def create_app() -> FastAPI:
         export_routes,
         writing_routes,
         review_routes,
+        analysis_routes,
     ):
         app.include_router(module.api)
 
