@@ -96,3 +96,31 @@ def test_export_writes_a_complete_file(env: dict[str, str], tmp_path: Path) -> N
     done = run(env, "export", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert "exported 0 labeling tasks" in done.stdout and out.read_text() == ""
+
+
+def test_simulate_export_analyze(env: dict[str, str], tmp_path: Path) -> None:
+    sim = run(env, "simulate", "--name", "cli-sim", "--passages", "6", "--labelers", "6")
+    assert sim.returncode == 0, sim.stderr
+    exp_id = sim.stdout.strip()
+    export = tmp_path / "sim.jsonl"
+    assert run(env, "export", "-o", str(export), "--experiment", exp_id).returncode == 0
+    from_db = run(env, "analyze", "--experiment", exp_id, "-o", str(tmp_path / "db"))
+    assert from_db.returncode == 0, from_db.stderr
+    assert "analysed 36 labeling tasks" in from_db.stdout
+    from_file = run(env, "analyze", "--input", str(export), "-o", str(tmp_path / "file"))
+    assert from_file.returncode == 0, from_file.stderr
+    db_report = (tmp_path / "db" / "report.json").read_bytes()
+    assert db_report == (tmp_path / "file" / "report.json").read_bytes()
+    assert (tmp_path / "file" / "figures" / "fig1_critiques_per_answer.png").stat().st_size > 0
+    missing = run(env, "analyze", "--input", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_writing_assign_and_reviews_list(env: dict[str, str]) -> None:
+    assert run(env, "demo").returncode == 0
+    done = run(env, "writing", "assign", "--writer", "labeler1", "--questions", "1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["writing_task_ids"]
+    bad = run(env, "writing", "assign", "--writer", "nobody", "--questions", "1")
+    assert bad.returncode == 1 and "nobody" in bad.stderr
+    assert run(env, "reviews", "list").stdout == ""
