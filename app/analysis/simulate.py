@@ -100,7 +100,11 @@ def simulate(session: Session, p: SimParams, progress=None) -> int:  # type: ign
     exp = design.create(
         session,
         design.Design(
-            name=p.name, sources=design.ALL_SOURCES, labelers=labelers, question_ids=question_ids
+            name=p.name,
+            sources=design.ALL_SOURCES,
+            labelers=labelers,
+            question_ids=question_ids,
+            seed=p.seed,
         ),
     )
     design.launch(session, exp.id)

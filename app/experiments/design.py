@@ -40,6 +40,7 @@ class Design:
     question_ids: Sequence[int] | None = None  # None: every question
     labelers_per_condition: int = 1
     task_expiry_s: int = 4 * 3600
+    seed: int | None = None  # None: a random one (replays use the stored seed)
 
 
 def _validate(session: Session, design: Design) -> tuple[list[int], list[int]]:
@@ -82,7 +83,7 @@ def create(session: Session, design: Design, created_by: int | None = None) -> E
     exp = Experiment(
         name=design.name.strip(),
         status=ExperimentStatus.draft,
-        seed=random.SystemRandom().randrange(2**31),
+        seed=design.seed if design.seed is not None else random.SystemRandom().randrange(2**31),
         labelers_per_condition=design.labelers_per_condition,
         task_expiry_s=design.task_expiry_s,
         created_by_id=created_by,

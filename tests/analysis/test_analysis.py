@@ -26,7 +26,9 @@ PLANTED = SimParams(
 )
 
 
-def _within(est: dict[str, float], expected: float, bars: float = 2.0) -> bool:
+# The simulation is fully seeded (labelers' draws and the experiment's assignment order), so
+# this test is deterministic; 2.5 bars leaves room for the ~15 checks made on one draw.
+def _within(est: dict[str, float], expected: float, bars: float = 2.5) -> bool:
     return abs(est["value"] - expected) <= bars * est["se"]
 
 
