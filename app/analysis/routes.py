@@ -6,7 +6,6 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.analysis.figures import render_all, svg
 from app.analysis.report import analyze, fmt
 from app.core.deps import ResearcherUser, SessionDep
 from app.core.templating import templates
@@ -34,6 +33,8 @@ def report_page(request: Request, db: SessionDep, user: ResearcherUser, exp_id: 
 def report_fragment(
     request: Request, db: SessionDep, user: ResearcherUser, exp_id: int
 ) -> Response:
+    from app.analysis.figures import render_all, svg  # matplotlib: only when a report is drawn
+
     report = _report(db, exp_id)
     figures = {name: svg(fig) for name, fig in render_all(report).items()}
     return templates.TemplateResponse(
