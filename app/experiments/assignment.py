@@ -24,7 +24,8 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.assist.prompts import prompt_format
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, NotFound
+from app.core.ownership import get_owned
 from app.core.settings import get_settings
 from app.models import (
     AssistanceSet,
@@ -235,11 +236,7 @@ def _assign(
 
 
 def _own_open_task(session: Session, labeler_id: int, task_id: int) -> Task:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"no task {task_id}")
-    if task.labeler_id != labeler_id:
-        raise Forbidden("this task is not yours")
+    task = get_owned(session, Task, task_id, "labeler_id", labeler_id, "task")
     if task.status != TaskStatus.assigned:
         raise Conflict(f"task {task_id} is {task.status}, not open")
     return task

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.core.errors import Forbidden, NotFound
+from app.core.ownership import get_owned
 from app.models import Answer, AssistanceCritique, LabelerCritique, Question, Rating, Task
 
 
@@ -42,11 +42,7 @@ class TaskView:
 
 
 def task_view(session: Session, labeler_id: int, task_id: int) -> TaskView:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"no task {task_id}")
-    if task.labeler_id != labeler_id:
-        raise Forbidden("this task is not yours")
+    task = get_owned(session, Task, task_id, "labeler_id", labeler_id, "task")
     answer = session.scalar(
         select(Answer)
         .where(Answer.id == task.answer_id)

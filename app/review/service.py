@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.core.errors import AppError, Conflict, Forbidden, NotFound
+from app.core.errors import AppError, Conflict, NotFound
+from app.core.ownership import get_owned
 from app.corpus.repository import CorpusRepository
 from app.models import (
     Answer,
@@ -90,12 +91,7 @@ def _tasks(session: Session, review: IntendedCritiqueReview) -> list[Task]:
 
 
 def _own(session: Session, user_id: int, review_id: int) -> IntendedCritiqueReview:
-    review = session.get(IntendedCritiqueReview, review_id)
-    if review is None:
-        raise NotFound(f"no review {review_id}")
-    if review.reviewer_id != user_id:
-        raise Forbidden("this review is not yours")
-    return review
+    return get_owned(session, IntendedCritiqueReview, review_id, "reviewer_id", user_id, "review")
 
 
 @dataclass

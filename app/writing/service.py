@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import AppError, Conflict, Forbidden, NotFound
+from app.core.errors import AppError, Conflict
+from app.core.ownership import get_owned
 from app.corpus.repository import CorpusRepository
 from app.models import (
     AnswerSource,
@@ -111,12 +112,7 @@ class WritingView:
 
 
 def _own(session: Session, writer_id: int, task_id: int) -> WritingTask:
-    task = session.get(WritingTask, task_id)
-    if task is None:
-        raise NotFound(f"no writing task {task_id}")
-    if task.writer_id != writer_id:
-        raise Forbidden("this writing task is not yours")
-    return task
+    return get_owned(session, WritingTask, task_id, "writer_id", writer_id, "writing task")
 
 
 def _open(session: Session, writer_id: int, task_id: int) -> WritingTask:
