@@ -1,5 +1,6 @@
 """One error format: {"error": {"code", "message", "field"?}} for the API, a page or a toast for HTML."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +26,18 @@ class AppError(Exception):
         field = ".".join(str(p) for p in err["loc"]) or None
         message = str(err["msg"]).removeprefix("Value error, ")
         return cls(f"{field}: {message}" if field else message, field=field)
+
+
+def form_error(action: Callable[[], object]) -> str | None:
+    """Run a page form's action; a 400 becomes the message shown beside the form, any
+    other error propagates (and becomes the error page or toast)."""
+    try:
+        action()
+    except AppError as exc:
+        if exc.status_code != 400:
+            raise
+        return exc.message
+    return None
 
 
 class NotFound(AppError):

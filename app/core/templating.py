@@ -3,6 +3,7 @@
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.core.settings import PROJECT_ROOT, get_settings
@@ -23,3 +24,10 @@ def _current_user(request: Request) -> Any:
 templates.env.globals["csrf_token"] = _csrf_token
 templates.env.globals["current_user"] = _current_user
 templates.env.globals["severity_labels"] = lambda: get_settings().severity_labels
+
+
+def field_status(request: Request, message: str = "") -> Response:
+    """The note beside an autosaved field: "saved", or what is wrong (nothing was saved)."""
+    return templates.TemplateResponse(
+        request, "_partials/field_status.html", {"message": message, "saved": not message}
+    )

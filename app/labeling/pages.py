@@ -7,9 +7,9 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.core.deps import LabelerUser, SessionDep
-from app.core.errors import AppError
+from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
-from app.core.templating import templates
+from app.core.templating import field_status, templates
 from app.experiments import assignment
 from app.labeling import service
 from app.labeling.schemas import CritiqueIn, SubmitIn
@@ -81,19 +81,16 @@ def add(
     category_text: Annotated[str | None, Form()] = None,
     from_assistance: Annotated[int | None, Form()] = None,
 ) -> Response:
-    try:
+    def add() -> None:
         if from_assistance is not None:
             service.use_assistance(db, user.id, task_id, from_assistance)
         else:
             service.add_critique(
                 db, user.id, task_id, _critique_form(text, severity, category, category_text)
             )
-    except AppError as exc:
-        if exc.status_code != 400:
-            raise
-        return _page(
-            request, db, user, task_id, block="new_critique", error=exc.message, status_code=200
-        )
+
+    if error := form_error(add):
+        return _page(request, db, user, task_id, block="new_critique", error=error)
     return _page(request, db, user, task_id, block="critiques")
 
 
@@ -109,23 +106,19 @@ def edit(
     category: Annotated[str, Form()] = "accuracy",
     category_text: Annotated[str | None, Form()] = None,
 ) -> Response:
-    try:
-        service.update_critique(
-            db,
-            user.id,
-            task_id,
-            critique_id,
-            _critique_form(text, severity, category, category_text),
+    # Inline validation: only the message for this critique, nothing saved.
+    return field_status(
+        request,
+        form_error(
+            lambda: service.update_critique(
+                db,
+                user.id,
+                task_id,
+                critique_id,
+                _critique_form(text, severity, category, category_text),
+            )
         )
-    except AppError as exc:
-        if exc.status_code != 400:
-            raise
-        # Inline validation: only the message for this critique, nothing saved.
-        return templates.TemplateResponse(
-            request, "labeling/_field_error.html", {"message": exc.message}
-        )
-    return templates.TemplateResponse(
-        request, "labeling/_field_error.html", {"message": "", "saved": True}
+        or "",
     )
 
 
@@ -144,9 +137,7 @@ def rate(
     if not 1 <= value <= 7:
         raise AppError("the rating is 1 to 7", field="rating")
     service.set_rating(db, user.id, task_id, value)
-    return templates.TemplateResponse(
-        request, "labeling/_field_error.html", {"message": "", "saved": True}
-    )
+    return field_status(request)
 
 
 @router.post("/passage")
@@ -171,10 +162,7 @@ def submit(
     task_id: int,
     confirm_no_critiques: Annotated[bool, Form()] = False,
 ) -> Response:
-    try:
-        service.submit(db, user.id, task_id, SubmitIn(confirm_no_critiques=confirm_no_critiques))
-    except AppError as exc:
-        if exc.status_code != 400:
-            raise
-        return _page(request, db, user, task_id, block="submit_box", error=exc.message)
+    body = SubmitIn(confirm_no_critiques=confirm_no_critiques)
+    if error := form_error(lambda: service.submit(db, user.id, task_id, body)):
+        return _page(request, db, user, task_id, block="submit_box", error=error)
     return redirect(request, "/labeler?note=Submitted. Thank you!")

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from app.core.deps import AdminUser, CurrentUser, SessionDep
-from app.core.errors import AppError
+from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
-from app.core.templating import templates
+from app.core.templating import field_status, templates
 from app.review import service
 from app.review.schemas import CritiqueVerdict, DelegateIn, LabelerVerdict, ReviewIn
 
@@ -77,9 +77,7 @@ def draft_page(
     request: Request, db: SessionDep, user: CurrentUser, review_id: int, items: FormItems
 ) -> Response:
     service.save_draft(db, user.id, review_id, review_from_form(items))
-    return templates.TemplateResponse(
-        request, "labeling/_field_error.html", {"message": "", "saved": True}
-    )
+    return field_status(request)
 
 
 @router.post("/reviews/{review_id}/submit")
@@ -88,12 +86,8 @@ def submit_page(
 ) -> Response:
     body = review_from_form(items)
     service.save_draft(db, user.id, review_id, body)
-    try:
-        service.submit(db, user.id, review_id, body)
-    except AppError as exc:
-        if exc.status_code != 400:
-            raise
-        return _page(request, db, user.id, review_id, block="submit_box", error=exc.message)
+    if error := form_error(lambda: service.submit(db, user.id, review_id, body)):
+        return _page(request, db, user.id, review_id, block="submit_box", error=error)
     return redirect(request, "/labeler?note=Review submitted. Thank you!")
 
 

@@ -3,14 +3,14 @@
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.core.deps import AdminUser, LabelerUser, SessionDep
-from app.core.errors import AppError
+from app.core.errors import form_error
 from app.core.htmx import redirect
-from app.core.templating import templates
+from app.core.templating import field_status, templates
 from app.labeling.pages import CATEGORIES
 from app.models import Passage, Question, Role, User
 from app.writing import service
@@ -20,14 +20,18 @@ router = APIRouter()
 api = APIRouter(prefix="/api/v1/writing", tags=["writing"])
 
 
-def _draft_from_form(
-    honest_text: str,
-    misleading_text: str,
-    ic_text: list[str],
-    ic_severity: list[str],
-    ic_category: list[str],
-    ic_category_text: list[str],
+FormList = Annotated[list[str], Form()]
+
+
+def draft_from_form(
+    honest_text: Annotated[str, Form()] = "",
+    misleading_text: Annotated[str, Form()] = "",
+    ic_text: FormList = [],  # noqa: B006 - FastAPI copies defaults
+    ic_severity: FormList = [],  # noqa: B006
+    ic_category: FormList = [],  # noqa: B006
+    ic_category_text: FormList = [],  # noqa: B006
 ) -> WritingDraftIn:
+    """The page's form: the two answers and one row per non-empty intended critique."""
     rows = [
         {
             "text": text.strip(),
@@ -45,7 +49,7 @@ def _draft_from_form(
     )
 
 
-FormList = Annotated[list[str], Form()]
+DraftForm = Annotated[WritingDraftIn, Depends(draft_from_form)]
 
 
 def _page(
@@ -79,23 +83,13 @@ def save_draft(
     db: SessionDep,
     user: LabelerUser,
     task_id: int,
-    honest_text: Annotated[str, Form()] = "",
-    misleading_text: Annotated[str, Form()] = "",
-    ic_text: FormList = [],  # noqa: B006 - FastAPI copies defaults
-    ic_severity: FormList = [],  # noqa: B006
-    ic_category: FormList = [],  # noqa: B006
-    ic_category_text: FormList = [],  # noqa: B006
+    draft: DraftForm,
     add_row: Annotated[bool, Form()] = False,
 ) -> Response:
-    draft = _draft_from_form(
-        honest_text, misleading_text, ic_text, ic_severity, ic_category, ic_category_text
-    )
     service.save_draft(db, user.id, task_id, draft)
     if add_row:
         return _page(request, db, user.id, task_id, block="intended", extra_row=True)
-    return templates.TemplateResponse(
-        request, "labeling/_field_error.html", {"message": "", "saved": True}
-    )
+    return field_status(request)
 
 
 @router.post("/writing/{task_id}/submit")
@@ -104,23 +98,11 @@ def submit_page(
     db: SessionDep,
     user: LabelerUser,
     task_id: int,
-    honest_text: Annotated[str, Form()] = "",
-    misleading_text: Annotated[str, Form()] = "",
-    ic_text: FormList = [],  # noqa: B006
-    ic_severity: FormList = [],  # noqa: B006
-    ic_category: FormList = [],  # noqa: B006
-    ic_category_text: FormList = [],  # noqa: B006
+    draft: DraftForm,
 ) -> Response:
-    draft = _draft_from_form(
-        honest_text, misleading_text, ic_text, ic_severity, ic_category, ic_category_text
-    )
     service.save_draft(db, user.id, task_id, draft)
-    try:
-        service.submit(db, user.id, task_id)
-    except AppError as exc:
-        if exc.status_code != 400:
-            raise
-        return _page(request, db, user.id, task_id, block="submit_box", error=exc.message)
+    if error := form_error(lambda: service.submit(db, user.id, task_id)):
+        return _page(request, db, user.id, task_id, block="submit_box", error=error)
     return redirect(request, "/labeler?note=Answers submitted. Thank you!")
 
 
