@@ -112,21 +112,15 @@ def test_review_outcomes_are_exported(db: Session) -> None:
     from app.models import IntendedCritiqueReview
     from app.review import service as reviews
     from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
-    from tests.support.writing import answers_ids, label_everything, written
+    from tests.support.writing import labeled_misleading, written
 
     written(db)
-    names = labelers(db, 2)
-    exp = design.create(
-        db, design.Design(name="reviewed", sources=["human_misleading"], labelers=names)
-    )
-    design.launch(db, exp.id)
-    store_fake_assistance(db, answers_ids(db))
-    label_everything(db, names)
+    exp_id, names = labeled_misleading(db, "reviewed")
     review = db.query(IntendedCritiqueReview).one()
     view = reviews.view(db, review.reviewer_id, review.id)
     found, missed = view.labelers
     intended_id = int(view.intended[0]["id"])  # type: ignore[call-overload]
-    before = [json.loads(line) for line in export_lines(db, exp.id)]
+    before = [json.loads(line) for line in export_lines(db, exp_id)]
     assert all(r["review"] is None and r["intended_critiques"] for r in before)
     reviews.submit(
         db,
@@ -144,7 +138,7 @@ def test_review_outcomes_are_exported(db: Session) -> None:
         ),
     )
     schema = json.loads(SCHEMA.read_text())
-    records = {r["task_id"]: r for r in map(json.loads, export_lines(db, exp.id))}
+    records = {r["task_id"]: r for r in map(json.loads, export_lines(db, exp_id))}
     for rec in records.values():
         jsonschema.validate(rec, schema)
         assert rec["review"]["reviewer_is_author"] is True

@@ -4,13 +4,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.experiments import design
 from app.models import IntendedCritiqueReview, ReviewCoverage, ReviewJudgement, ReviewStatus
 from tests.support.browser import ARTIFACTS, log_in, needs_chromium
 from tests.support.db import fresh
-from tests.support.experiments import labelers, store_fake_assistance
 from tests.support.live_server import live_app
-from tests.support.writing import answers_ids, label_everything, written
+from tests.support.writing import labeled_misleading, written
 
 pytestmark = needs_chromium
 
@@ -18,13 +16,7 @@ pytestmark = needs_chromium
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_author_reviews_in_the_browser(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
     written(db)
-    names = labelers(db, 2)
-    exp = design.create(
-        db, design.Design(name="browser-review", sources=["human_misleading"], labelers=names)
-    )
-    design.launch(db, exp.id)
-    store_fake_assistance(db, answers_ids(db))
-    label_everything(db, names)
+    labeled_misleading(db, "browser-review")
     db.commit()
     ARTIFACTS.mkdir(exist_ok=True)
     with live_app() as base:

@@ -7,12 +7,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.experiments import design
 from app.models import Answer, IntendedCritique, ReviewCoverage, ReviewJudgement, WritingTask
 from tests.support.db import fresh
-from tests.support.experiments import labelers, store_fake_assistance
 from tests.support.web import login, make_user
-from tests.support.writing import answers_ids, label_everything, question
+from tests.support.writing import labeled_misleading, question
 
 HX = {"HX-Request": "true"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -60,13 +58,7 @@ def test_write_answers_then_review_them_through_the_pages(client: TestClient, db
     intended = db.scalar(select(IntendedCritique))
     assert intended is not None and intended.severity == 3
 
-    names = labelers(db, 2)
-    exp = design.create(
-        db, design.Design(name="pages", sources=["human_misleading"], labelers=names)
-    )
-    design.launch(db, exp.id)
-    store_fake_assistance(db, answers_ids(db))
-    label_everything(db, names)
+    exp_id, names = labeled_misleading(db, "pages")
     db.commit()
 
     home = client.get("/labeler").text
@@ -98,7 +90,7 @@ def test_write_answers_then_review_them_through_the_pages(client: TestClient, db
     client.cookies.clear()
 
     login(client, "boss")
-    assert "done" in client.get(f"/admin/reviews?experiment={exp.id}").text
+    assert "done" in client.get(f"/admin/reviews?experiment={exp_id}").text
     assert "0 pending, 1 done" in client.get("/admin").text
     client.cookies.clear()
     login(client, names[0])

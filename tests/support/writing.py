@@ -6,14 +6,14 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import AppError
 from app.corpus.repository import CorpusRepository
-from app.experiments import assignment
+from app.experiments import assignment, design
 from app.labeling import service as labeling
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.models import Answer, Task
 from app.users.service import create_user
 from app.writing import service as writing
 from app.writing.schemas import WritingDraftIn, WritingIn
-from tests.support.experiments import user_id
+from tests.support.experiments import labelers, store_fake_assistance, user_id
 
 HONEST = "The story is set in a lighthouse on a northern island in winter."
 MISLEADING = "The story is set in a lighthouse on a southern island in summer."
@@ -59,3 +59,13 @@ def label_everything(db: Session, names: list[str]) -> None:
 
 def answers_ids(db: Session) -> list[int]:
     return list(db.scalars(select(Answer.id)))
+
+
+def labeled_misleading(db: Session, name: str, n_labelers: int = 2) -> tuple[int, list[str]]:
+    """An experiment on the misleading answers, labeled to the end: their reviews are open."""
+    names = labelers(db, n_labelers)
+    exp = design.create(db, design.Design(name=name, sources=["human_misleading"], labelers=names))
+    design.launch(db, exp.id)
+    store_fake_assistance(db, answers_ids(db))
+    label_everything(db, names)
+    return exp.id, names
