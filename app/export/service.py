@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from app.core.settings import get_settings
@@ -74,6 +74,8 @@ def export_lines(session: Session, experiment_id: int | None = None) -> Iterator
     """JSON lines (bytes), in task order, holding one batch of rows in memory at a time."""
     key = get_settings().export_salt.encode()
     names: dict[int, str] = _Pseudonyms(key)
+    # Core rows, not the ORM's: plain tuples cost a fraction of ORM result loading.
+    conn = session.connection()
     last_id = 0
     while True:
         query = (
@@ -89,10 +91,10 @@ def export_lines(session: Session, experiment_id: int | None = None) -> Iterator
         )
         if experiment_id is not None:
             query = query.where(Task.experiment_id == experiment_id)
-        rows = session.execute(query).all()
+        rows = conn.execute(query).all()
         if not rows:
             return
-        batch = _Batch(session, rows)
+        batch = _Batch(conn, rows)
         for row in rows:
             yield orjson.dumps(batch.record(row, names), option=orjson.OPT_APPEND_NEWLINE)
         last_id = rows[-1][0]
@@ -120,12 +122,12 @@ class _Pseudonyms(dict[int, str]):
 class _Batch:
     """Everything one batch of tasks refers to, fetched in a handful of queries."""
 
-    def __init__(self, session: Session, rows: Sequence[Any]) -> None:
+    def __init__(self, conn: Connection, rows: Sequence[Any]) -> None:
         task_ids = [r[0] for r in rows]
         self.critiques: dict[int, list[dict[str, Any]]] = defaultdict(list)
         judged = dict(
             (cid, (valid, novel))
-            for cid, valid, novel in session.execute(
+            for cid, valid, novel in conn.execute(
                 select(
                     ReviewJudgement.labeler_critique_id,
                     ReviewJudgement.valid,
@@ -151,7 +153,7 @@ class _Batch:
             used,
             edited,
             dist,
-        ) in session.execute(
+        ) in conn.execute(
             select(
                 LabelerCritique.id,
                 LabelerCritique.task_id,
@@ -186,13 +188,13 @@ class _Batch:
         self.critiqueability: dict[int, float | None] = {}
         if set_ids:
             self.critiqueability = dict(
-                session.execute(
+                conn.execute(
                     select(AssistanceSet.id, AssistanceSet.critiqueability_score).where(
                         AssistanceSet.id.in_(set_ids)
                     )
                 ).all()
             )
-            for row in session.execute(
+            for row in conn.execute(
                 select(
                     AssistanceCritique.assistance_set_id,
                     AssistanceCritique.id,
@@ -225,7 +227,7 @@ class _Batch:
         self.covered: dict[int, list[int]] = defaultdict(list)
         if not misleading:
             return
-        for ic in session.execute(
+        for ic in conn.execute(
             select(
                 IntendedCritique.answer_id,
                 IntendedCritique.id,
@@ -248,7 +250,7 @@ class _Batch:
                     "category_text": ic[6],
                 }
             )
-        for rid, exp_id, answer_id, reviewer, permission, submitted in session.execute(
+        for rid, exp_id, answer_id, reviewer, permission, submitted in conn.execute(
             select(
                 IntendedCritiqueReview.id,
                 IntendedCritiqueReview.experiment_id,
@@ -267,7 +269,7 @@ class _Batch:
                 "reviewer_id": reviewer,
                 "author_permission": permission,
             }
-        for task_id, ic_id in session.execute(
+        for task_id, ic_id in conn.execute(
             select(ReviewCoverage.task_id, ReviewCoverage.intended_critique_id)
             .where(ReviewCoverage.task_id.in_(task_ids))
             .order_by(ReviewCoverage.intended_critique_id)
