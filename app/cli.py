@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from app.core.database import session_scope
@@ -31,11 +32,18 @@ writing_cli = typer.Typer(no_args_is_help=True, help="Answer writing by labelers
 reviews_cli = typer.Typer(no_args_is_help=True, help="Intended-critique reviews.")
 cli.add_typer(writing_cli, name="writing")
 cli.add_typer(reviews_cli, name="reviews")
-err = Console(stderr=True)
+# soft_wrap: an error line is never broken at the terminal's width (tests and scripts grep
+# for it, and a console narrower than a long path would otherwise split it).
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _say(level: str, message: str) -> None:
+    colour = "red" if level == "error" else "yellow"
+    err.print(f"[{colour}]{level}:[/{colour}] {escape(message)}")
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    _say("error", message)
     raise typer.Exit(code=1)
 
 
@@ -250,7 +258,7 @@ def experiments_create(
         _fail(exc.message)
         return
     for p in problems:
-        err.print(f"[yellow]warning:[/yellow] cannot be filled: {p}", highlight=False)
+        _say("warning", f"cannot be filled: {p}")
 
 
 @experiments_cli.command("launch")
@@ -471,5 +479,5 @@ def main() -> None:
     try:
         cli()
     except AppError as exc:  # pragma: no cover - last resort, commands catch their own
-        err.print(f"[red]error:[/red] {exc.message}")
+        _say("error", exc.message)
         sys.exit(1)

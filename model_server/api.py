@@ -1,5 +1,6 @@
 """The OpenAI-compatible HTTP API: /v1/models, /v1/completions, /v1/chat/completions, /health."""
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -10,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from model_server.engine import Engine, GenRequest, GenResult, TokenLogprob
-from model_server.llama import LlamaContext
+from model_server.engine_process import EngineInfo
+from model_server.protocol import GenRequest, GenResult, TokenLogprob
 from model_server.scheduler import Scheduler
 from model_server.schemas import ChatRequest, CompletionRequest
+from model_server.supervisor import EngineError, EngineSupervisor, EngineUnavailable
 
 
 class BadRequest(Exception):
@@ -22,8 +24,11 @@ class BadRequest(Exception):
         self.message, self.param, self.status = message, param, status
 
 
+_ERROR_TYPES = {404: "NotFoundError", 500: "InternalServerError", 503: "ServiceUnavailableError"}
+
+
 def _error(status: int, message: str, param: str | None = None) -> JSONResponse:
-    kind = "NotFoundError" if status == 404 else "BadRequestError"
+    kind = _ERROR_TYPES.get(status, "BadRequestError")
     return JSONResponse(
         {"error": {"message": message, "type": kind, "param": param, "code": status}},
         status_code=status,
@@ -33,20 +38,38 @@ def _error(status: int, message: str, param: str | None = None) -> JSONResponse:
 @dataclass
 class ServedModel:
     name: str
-    llama: LlamaContext
+    engine: EngineSupervisor
     scheduler: Scheduler
-    chat_template: str | None
+
+    @property
+    def info(self) -> EngineInfo:
+        info = self.engine.info
+        if info is None:
+            raise EngineUnavailable(f"the model engine is {self.engine.status.state}")
+        return info
+
+    @property
+    def n_ctx(self) -> int:
+        return self.info.n_ctx
+
+    def piece(self, token: int) -> bytes:
+        return self.info.pieces[token]
 
     def piece_text(self, token: int) -> str:
-        return self.llama.piece(token, special=True).decode("utf-8", "replace")
+        return self.piece(token).decode("utf-8", "replace")
+
+    async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
+        return await asyncio.to_thread(self.engine.tokenize, text, add_special)
 
 
-def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.01) -> FastAPI:
+def build_app(engine: EngineSupervisor, served_name: str, batch_window_s: float = 0.01) -> FastAPI:
+    """The HTTP API over a supervised engine process (started by the caller)."""
     served = ServedModel(
         name=served_name,
-        llama=llama,
-        scheduler=Scheduler(Engine(llama), window_s=batch_window_s),
-        chat_template=llama.meta("tokenizer.chat_template"),
+        engine=engine,
+        scheduler=Scheduler(
+            engine.run, max(1, engine.config.n_seq_max // 2), window_s=batch_window_s
+        ),
     )
     app = FastAPI(title="critiquelab model_server")
     app.state.served = served
@@ -55,6 +78,16 @@ def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.0
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
         return _error(exc.status, exc.message, exc.param)
 
+    @app.exception_handler(EngineUnavailable)
+    async def _unavailable(_: Request, exc: EngineUnavailable) -> JSONResponse:
+        response = _error(503, str(exc))
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(EngineError)
+    async def _engine_error(_: Request, exc: EngineError) -> JSONResponse:
+        return _error(500, f"the engine failed on this batch and freed it: {exc}")
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         err = exc.errors()[0]
@@ -62,8 +95,10 @@ def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.0
         return _error(400, f"{loc}: {err['msg']}" if loc else err["msg"], loc or None)
 
     @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "model": served.name}
+    async def health() -> JSONResponse:
+        status = engine.status
+        body = {"status": status.state, "model": served.name, "engine": status.as_json()}
+        return JSONResponse(body, status_code=200 if status.state == "ready" else 503)
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -76,7 +111,7 @@ def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.0
                     "created": 0,
                     "owned_by": "critiquelab",
                     "root": served.name,
-                    "max_model_len": llama.n_ctx,
+                    "max_model_len": served.info.n_ctx if engine.info else engine.config.n_ctx,
                 }
             ],
         }
@@ -90,7 +125,7 @@ def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.0
         requests = [
             _gen_request(
                 served,
-                llama.tokenize(p),
+                await served.tokenize(p),
                 body.max_tokens,
                 body,
                 logprobs=body.logprobs,
@@ -136,7 +171,7 @@ def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.0
             raise BadRequest("top_logprobs needs logprobs=true", "top_logprobs")
         req = _gen_request(
             served,
-            llama.tokenize(prompt, add_special=False),
+            await served.tokenize(prompt, add_special=False),
             max_tokens,
             body,
             logprobs=(top or 0) if body.logprobs else None,
@@ -148,12 +183,12 @@ def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.0
                 {
                     "token": served.piece_text(lp.token),
                     "logprob": lp.logprob,
-                    "bytes": list(served.llama.piece(lp.token, special=True)),
+                    "bytes": list(served.piece(lp.token)),
                     "top_logprobs": [
                         {
                             "token": served.piece_text(t),
                             "logprob": v,
-                            "bytes": list(served.llama.piece(t, special=True)),
+                            "bytes": list(served.piece(t)),
                         }
                         for t, v in lp.top
                     ],
@@ -182,13 +217,12 @@ def build_app(llama: LlamaContext, served_name: str, batch_window_s: float = 0.0
     @app.on_event("shutdown")
     def _shutdown() -> None:
         served.scheduler.close()
+        engine.stop()
 
     return app
 
 
 async def _gather(served: ServedModel, requests: list[GenRequest]) -> list[GenResult]:
-    import asyncio
-
     return list(await asyncio.gather(*(served.scheduler.submit(r) for r in requests)))
 
 
@@ -205,7 +239,7 @@ def _gen_request(
     logprobs: int | None,
     echo: bool = False,
 ) -> GenRequest:
-    n_ctx = served.llama.n_ctx
+    n_ctx = served.n_ctx
     if not tokens:
         raise BadRequest("prompt is empty after tokenization", "prompt")
     if len(tokens) + max_tokens > n_ctx:
@@ -228,10 +262,11 @@ def _gen_request(
 
 
 def _render_chat(served: ServedModel, body: ChatRequest) -> str:
-    if not served.chat_template:
+    chat_template = served.info.chat_template
+    if not chat_template:
         raise BadRequest("this model has no chat template; use /v1/completions", "messages")
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    template = env.from_string(served.chat_template)
+    template = env.from_string(chat_template)
     return template.render(
         messages=[m.model_dump() for m in body.messages],
         add_generation_prompt=True,

@@ -9,43 +9,14 @@ passage and the critique just written) reuse their cells. Log-probs are the raw
 distribution, before temperature.
 """
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model_server.llama import LlamaContext
+from model_server.protocol import GenRequest, GenResult, TokenLogprob
 
-
-@dataclass
-class GenRequest:
-    prompt_tokens: list[int]
-    max_tokens: int
-    temperature: float = 1.0
-    top_p: float = 1.0
-    seed: int | None = None
-    stop: list[str] = field(default_factory=list)
-    logprobs: int | None = None  # top-k per generated token (0 = only the chosen token's)
-    echo: bool = False
-
-    @property
-    def needs_prompt_logits(self) -> bool:
-        return self.echo and self.logprobs is not None
-
-
-@dataclass
-class TokenLogprob:
-    token: int
-    logprob: float
-    top: list[tuple[int, float]]
-
-
-@dataclass
-class GenResult:
-    tokens: list[int]
-    text: bytes
-    finish_reason: str
-    logprobs: list[TokenLogprob]
-    prompt_logprobs: list[TokenLogprob | None] | None = None
+if TYPE_CHECKING:  # the engine runs in the engine process; importers need not load llama.cpp
+    from model_server.llama import LlamaContext
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -105,7 +76,7 @@ class Engine:
     that repeats a critique the model just wrote re-evaluates only its last few tokens.
     """
 
-    def __init__(self, llama: LlamaContext) -> None:
+    def __init__(self, llama: "LlamaContext") -> None:
         self.llama = llama
         self.half = max(1, llama.shape.n_seq_max // 2)
         self._side = 0
@@ -142,10 +113,21 @@ class Engine:
     def run(self, requests: list[GenRequest]) -> list[GenResult]:
         results: dict[int, GenResult] = {}
         order = {id(r): i for i, r in enumerate(requests)}
-        for group in self.plan(requests):
-            for r, res in zip(group, self._run_group(group), strict=True):
-                results[order[id(r)]] = res
+        try:
+            for group in self.plan(requests):
+                for r, res in zip(group, self._run_group(group), strict=True):
+                    results[order[id(r)]] = res
+        except BaseException:
+            # A failed group may leave half-written cells behind; a later request must not
+            # find the cache full or reuse them.
+            self.reset()
+            raise
         return [results[i] for i in range(len(requests))]
+
+    def reset(self) -> None:
+        """Free every sequence and forget the prefix cache."""
+        self.llama.clear()
+        self._cache = {}
 
     def _cached_cells(self) -> int:
         """Cells the cache occupies: shared prefixes count once."""

@@ -33,13 +33,23 @@ class ContextShape:
 
 
 class LlamaContext:
-    def __init__(self, model_path: str, shape: ContextShape, n_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        shape: ContextShape,
+        n_threads: int | None = None,
+        extra_bufts: bool = False,
+    ) -> None:
         global _backend_ready
         if not _backend_ready:
             C.llama_log_set(_quiet_log, ctypes.c_void_p())
             C.llama_backend_init()
             _backend_ready = True
         mparams = C.llama_model_default_params()
+        # llama.cpp's extra CPU buffer types (weight repacking for AMX and similar) are on by
+        # default upstream and segfault in the first llama_decode on some CPUs (AMX Xeons
+        # among them), so they are opt-in here.
+        mparams.use_extra_bufts = extra_bufts
         model = C.llama_model_load_from_file(model_path.encode(), mparams)
         if not model:
             raise RuntimeError(f"llama.cpp could not load the model {model_path}")

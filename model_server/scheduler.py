@@ -1,4 +1,4 @@
-"""One inference thread owns the llama.cpp context; requests that arrive together run together.
+"""One scheduler thread feeds the engine process; requests that arrive together run together.
 
 The event loop only enqueues work and awaits a future, so it never blocks on inference.
 """
@@ -7,9 +7,12 @@ import asyncio
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from model_server.engine import Engine, GenRequest, GenResult
+from model_server.protocol import GenRequest, GenResult
+
+Runner = Callable[[list[GenRequest]], list[GenResult]]
 
 
 @dataclass
@@ -20,8 +23,9 @@ class _Pending:
 
 
 class Scheduler:
-    def __init__(self, engine: Engine, window_s: float = 0.01) -> None:
-        self.engine = engine
+    def __init__(self, run: Runner, max_sequences: int, window_s: float = 0.01) -> None:
+        self.run = run
+        self.max_sequences = max_sequences
         self.window_s = window_s
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="inference", daemon=True)
@@ -41,7 +45,7 @@ class Scheduler:
         # The requests of one sweep arrive a few milliseconds apart: keep collecting while
         # they keep coming (each within `window_s` of the last), for at most 10 windows.
         batch = [first]
-        limit = 4 * self.engine.max_sequences
+        limit = 4 * self.max_sequences
         hard_deadline = time.monotonic() + 10 * self.window_s
         while len(batch) < limit:
             wait = min(self.window_s, hard_deadline - time.monotonic())
@@ -66,7 +70,7 @@ class Scheduler:
             if not batch:
                 continue
             try:
-                results = self.engine.run([p.request for p in batch])
+                results = self.run([p.request for p in batch])
             except Exception as exc:  # report to every waiter, keep serving
                 for p in batch:
                     p.loop.call_soon_threadsafe(_set_exception, p.future, exc)

@@ -20,6 +20,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
     e = dict(os.environ)
     e["CRITIQUELAB_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    # A narrow console, as on a user's terminal: messages must still come out whole.
+    e["COLUMNS"] = "40"
     assert run(e, "db", "upgrade").returncode == 0
     return e
 

@@ -18,7 +18,7 @@ def post(server: ModelServerProcess, path: str, body: dict) -> httpx.Response:  
 def test_models_and_health(model_server: ModelServerProcess) -> None:
     models = httpx.get(model_server.url + "/models").json()
     assert models["object"] == "list" and models["data"][0]["id"] == MODEL
-    assert httpx.get(model_server.url.removesuffix("/v1") + "/health").json()["status"] == "ok"
+    assert httpx.get(model_server.url.removesuffix("/v1") + "/health").json()["status"] == "ready"
 
 
 def test_completion_with_top_logprobs_in_the_openai_shape(model_server: ModelServerProcess) -> None:

@@ -18,9 +18,15 @@ def free_port() -> int:
 
 
 class ModelServerProcess:
-    def __init__(self, port: int | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        log_dir: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.port = port or free_port()
         self.log_dir = log_dir
+        self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -34,7 +40,16 @@ class ModelServerProcess:
             else subprocess.DEVNULL
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "model_server", "--port", str(self.port), "--n-ctx", "4096"],
+            [
+                sys.executable,
+                "-m",
+                "model_server",
+                "--port",
+                str(self.port),
+                "--n-ctx",
+                "4096",
+                *self.extra_args,
+            ],
             stdout=log,
             stderr=log,
             env={**os.environ},
@@ -49,6 +64,21 @@ class ModelServerProcess:
             except httpx.HTTPError:
                 time.sleep(0.2)
         raise RuntimeError("model_server did not become healthy")
+
+    def health(self) -> dict:  # type: ignore[type-arg]
+        return dict(httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=5).json())
+
+    def engine_pid(self) -> int:
+        return int(self.health()["engine"]["pid"])
+
+    def wait_ready(self, timeout_s: float = 60) -> dict:  # type: ignore[type-arg]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            body = self.health()
+            if body["status"] == "ready":
+                return body
+            time.sleep(0.2)
+        raise RuntimeError(f"model_server not ready: {self.health()}")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
