@@ -50,8 +50,8 @@ def passage_context() -> Context:
     )
 
 
-def start(cmd: list[str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(cmd: list[str], port: int, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -108,9 +108,9 @@ async def sweep(base: str, ctx: Context) -> tuple[float, int, list[float | None]
 
 
 def measure(
-    name: str, cmd: list[str], port: int, ctx: Context, rounds: int
+    name: str, cmd: list[str], port: int, ctx: Context, rounds: int, cwd: Path | None = None
 ) -> tuple[float, list[float], int]:
-    proc = start(cmd, port)
+    proc = start(cmd, port, cwd)
     try:
         base = f"http://127.0.0.1:{port}/v1"
         asyncio.run(sweep(base, ctx))  # warm-up
@@ -129,6 +129,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--model", default=str(shipped_model_path()))
+    ap.add_argument(
+        "--extra-bufts", action="store_true", help="also measure model_server --extra-bufts"
+    )
+    ap.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="also measure the model_server of another checkout (e.g. a git worktree of an "
+        "earlier commit), run from that folder",
+    )
+    ap.add_argument("--skip-llama-cpp-server", action="store_true")
     args = ap.parse_args()
     ctx = passage_context()
     py = sys.executable
@@ -142,39 +152,38 @@ def main() -> None:
     print(
         f"passage prompt: {n_tokens} tokens; sweep = 8 critiques x {CRITIQUE_TOKENS} tokens max + 8 scores"
     )
-    p1, p2 = free_port(), free_port()
-    ours, _, tok1 = measure(
-        "model_server",
-        [
-            py,
-            "-m",
-            "model_server",
-            "--model",
-            args.model,
-            "--port",
-            str(p1),
-            "--served-model-name",
-            "m",
-        ],
-        p1,
-        ctx,
-        args.rounds,
-    )
-    theirs, _, tok2 = measure(
-        "llama_cpp.server",
-        [py, "-m", "llama_cpp.server", "--model", args.model, "--port", str(p2), "--n_ctx", "8192"],
-        p2,
-        ctx,
-        args.rounds,
-    )
+
+    def ours(*extra: str) -> list[str]:
+        return [py, "-m", "model_server", "--model", args.model, "--served-model-name", "m", *extra]
+
+    variants: list[tuple[str, list[str], Path | None]] = [("model_server", ours(), None)]
+    if args.extra_bufts:
+        variants.append(("model_server --extra-bufts", ours("--extra-bufts"), None))
+    if args.baseline_tree:
+        variants.append((f"model_server of {args.baseline_tree}", ours(), args.baseline_tree))
+    if not args.skip_llama_cpp_server:
+        variants.append(
+            (
+                "llama_cpp.server",
+                [py, "-m", "llama_cpp.server", "--model", args.model, "--n_ctx", "8192"],
+                None,
+            )
+        )
+    medians: dict[str, float] = {}
+    tokens: dict[str, int] = {}
+    for name, cmd, cwd in variants:
+        port = free_port()
+        medians[name], _, tokens[name] = measure(
+            name, [*cmd, "--port", str(port)], port, ctx, args.rounds, cwd
+        )
+    base = medians["model_server"]
     print(
         json.dumps(
             {
                 "prompt_tokens": n_tokens,
-                "model_server_median_s": round(ours, 2),
-                "llama_cpp_server_median_s": round(theirs, 2),
-                "speedup": round(theirs / ours, 2),
-                "critique_tokens": {"model_server": tok1, "llama_cpp_server": tok2},
+                "median_s": {k: round(v, 2) for k, v in medians.items()},
+                "relative_to_model_server": {k: round(v / base, 2) for k, v in medians.items()},
+                "critique_tokens": tokens,
             }
         )
     )

@@ -111,7 +111,7 @@ def build_app(engine: EngineSupervisor, served_name: str, batch_window_s: float 
                     "created": 0,
                     "owned_by": "critiquelab",
                     "root": served.name,
-                    "max_model_len": served.info.n_ctx if engine.info else engine.config.n_ctx,
+                    "max_model_len": served.n_ctx,  # 503 until the engine is ready
                 }
             ],
         }
