@@ -13,6 +13,7 @@ from app.dashboard import routes as dashboard_routes
 from app.experiments import routes as experiment_routes
 from app.export import routes as export_routes
 from app.jobs import routes as job_routes
+from app.jobs.backend import backend_state
 from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
 from app.review import routes as review_routes
@@ -63,8 +64,11 @@ def create_app() -> FastAPI:
         app.include_router(module.api)
 
     @app.get("/health", include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> dict[str, object]:
+        # Liveness of the app itself: 200 whenever it answers. The model backend's state is
+        # information (probed with a short timeout); a down backend must not get the app
+        # restarted by its supervisor.
+        return {"status": "ok", "model_backend": await backend_state()}
 
     return app
 

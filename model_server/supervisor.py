@@ -76,6 +76,7 @@ class EngineSupervisor:
         self._work_lock = threading.Lock()
         self._token_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._reap_lock = threading.Lock()
         self._ready = threading.Event()
         self._stopping = False
 
@@ -125,16 +126,14 @@ class EngineSupervisor:
         deadline = time.monotonic() + self.start_timeout_s
         while not work_parent.poll(0.2):
             if not proc.is_alive():
-                proc.join(timeout=1)
-                return f"the engine process {_exit_text(proc.exitcode)} while loading"
+                return f"the engine process {self._exit(proc)} while loading"
             if time.monotonic() > deadline or self._stopping:
                 proc.kill()
                 return f"the engine did not start within {self.start_timeout_s:.0f} s"
         try:
             kind, payload = work_parent.recv()
         except (EOFError, OSError):
-            proc.join(timeout=1)
-            return f"the engine process {_exit_text(proc.exitcode)} while loading"
+            return f"the engine process {self._exit(proc)} while loading"
         if kind != "ready":
             proc.join(timeout=5)
             return str(payload)
@@ -152,8 +151,7 @@ class EngineSupervisor:
         # A crash between requests is seen here, not only by the next request.
         mp_connection.wait([proc.sentinel])
         if not self._stopping and proc is self._proc:
-            proc.join(timeout=1)
-            self._crashed(f"the engine process {_exit_text(proc.exitcode)}")
+            self._crashed(f"the engine process {self._exit(proc)}")
 
     def _crashed(self, cause: str) -> None:
         """Record a dead engine and restart it with backoff, in the background."""
@@ -192,6 +190,13 @@ class EngineSupervisor:
                 self.status.restarts += 1
                 return
             self._record(f"restart failed: {error}")
+
+    def _exit(self, proc: BaseProcess) -> str:
+        """How the process ended. Several threads notice the same death; one lock makes
+        sure the one that reaps it (waitpid) records the exit code before another asks."""
+        with self._reap_lock:
+            proc.join(timeout=2)
+            return _exit_text(proc.exitcode)
 
     def _reap(self) -> None:
         for conn in (self._work, self._tokens):
@@ -233,8 +238,7 @@ class EngineSupervisor:
                         break
                 kind, payload = conn.recv()
             except (EOFError, OSError, ValueError):
-                proc.join(timeout=2)
-                cause = f"the engine process {_exit_text(proc.exitcode)}"
+                cause = f"the engine process {self._exit(proc)}"
                 self._crashed(cause)
                 raise EngineUnavailable(f"{cause}; it is restarting") from None
         if kind == "error":
@@ -256,8 +260,7 @@ class EngineSupervisor:
                         break
                 kind, payload = conn.recv()
             except (EOFError, OSError, ValueError):
-                proc.join(timeout=2)
-                cause = f"the engine process {_exit_text(proc.exitcode)}"
+                cause = f"the engine process {self._exit(proc)}"
                 self._crashed(cause)
                 raise EngineUnavailable(f"{cause}; it is restarting") from None
         if kind == "error":

@@ -33,7 +33,7 @@ def test_app_waits_for_the_one_shot_migration() -> None:
     assert s["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert s["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert s["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert s["worker"]["environment"] == s["app"]["environment"]
+    assert s["worker"]["environment"].items() >= s["app"]["environment"].items()
 
 
 def test_every_critiquelab_variable_is_a_setting() -> None:
@@ -87,3 +87,34 @@ def test_cpu_profile_runs_the_built_in_model_server() -> None:
     ms = _compose()["services"]["model_server"]
     assert ms["profiles"] == ["cpu"]
     assert ms["command"][:3] == ["python", "-m", "model_server"]
+
+
+LONG_RUNNING = ("postgres", "app", "worker", "vllm", "model_server")
+
+
+def test_long_running_services_restart_and_have_healthchecks() -> None:
+    services = _compose()["services"]
+    for name in LONG_RUNNING:
+        assert services[name]["restart"] == "unless-stopped", name
+        check = services[name]["healthcheck"]
+        assert check["test"][0] in ("CMD", "CMD-SHELL") and check.get("retries", 3) >= 1, name
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_http_healthchecks_hit_the_health_route_on_the_served_port() -> None:
+    services = _compose()["services"]
+    app_port = services["app"]["command"][services["app"]["command"].index("--port") + 1]
+    assert f"127.0.0.1:{app_port}/health" in " ".join(services["app"]["healthcheck"]["test"])
+    ms = services["model_server"]
+    ms_port = ms["command"][ms["command"].index("--port") + 1]
+    assert f"127.0.0.1:{ms_port}/health" in " ".join(ms["healthcheck"]["test"])
+    assert "127.0.0.1:8000/health" in " ".join(services["vllm"]["healthcheck"]["test"])
+
+
+def test_worker_healthcheck_reads_the_heartbeat_file_the_worker_is_told_to_touch() -> None:
+    worker = _compose()["services"]["worker"]
+    path = worker["environment"]["CRITIQUELAB_WORKER_HEARTBEAT_FILE"]
+    assert path in " ".join(worker["healthcheck"]["test"])
+    assert "CRITIQUELAB_WORKER_HEARTBEAT_FILE" in {
+        f"CRITIQUELAB_{n.upper()}" for n in Settings.model_fields
+    }

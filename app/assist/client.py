@@ -16,6 +16,18 @@ class ModelError(Exception):
     """The model backend failed or answered something we cannot use; says which and why."""
 
 
+class ModelUnavailable(ModelError):
+    """The model backend cannot be reached, or says it cannot serve now (503 while its engine
+    starts or restarts, 502 from a gateway in front of it). Not the request's fault: a job
+    waits for the backend instead of spending an attempt."""
+
+
+# A gateway's 502 means the server behind it is unreachable; 503 is "not now" (model_server
+# while its engine (re)starts, vLLM while loading). Other 5xx are failures of a backend that
+# is up, and count.
+UNAVAILABLE_STATUSES = frozenset({502, 503})
+
+
 @dataclass(frozen=True)
 class Completion:
     text: str
@@ -137,13 +149,36 @@ class ModelClient:
             body["seed"] = seed
         return body
 
-    async def health(self) -> tuple[bool, str]:
+    @property
+    def root_url(self) -> str:
+        """The server's root: the base URL without its OpenAI-style /v1 suffix."""
+        return self.base_url.removesuffix("/v1")
+
+    async def probe(self, timeout_s: float = 5.0) -> tuple[bool, str]:
+        """Is the backend up? GET <root>/health (vLLM and model_server answer 200 when ready,
+        model_server 503 with its state while starting or restarting), or <base>/models where
+        a server has no /health."""
         try:
-            resp = await self._http.get("/models", timeout=5.0)
+            resp = await self._http.get(f"{self.root_url}/health", timeout=timeout_s)
+            if resp.status_code == 404:
+                resp = await self._http.get("/models", timeout=timeout_s)
+        except httpx.HTTPError as exc:
+            return False, f"{self.root_url} unreachable: {_describe(exc)}"
+        if resp.status_code == 200:
+            return True, f"{self.root_url} is ready"
+        return False, f"{self.root_url} not ready ({resp.status_code}): {_health_message(resp)}"
+
+    async def health(self, timeout_s: float = 5.0) -> tuple[bool, str]:
+        """Up, and serving our model (what the admin page shows)."""
+        up, detail = await self.probe(timeout_s)
+        if not up:
+            return False, detail
+        try:
+            resp = await self._http.get("/models", timeout=timeout_s)
             resp.raise_for_status()
             names = [m.get("id") for m in resp.json().get("data", [])]
-        except (httpx.HTTPError, ValueError) as exc:
-            return False, f"{self.base_url} unreachable: {exc.__class__.__name__}: {exc}"
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            return False, f"{self.base_url}/models failed: {_describe(exc)}"
         if self.model not in names:
             return False, f"{self.base_url} serves {names}, not {self.model!r}"
         return True, f"{self.base_url} serves {self.model}"
@@ -156,13 +191,24 @@ class ModelClient:
             start = time.perf_counter()
             try:
                 resp = await self._http.post(path, json=body)
+            except (httpx.ConnectTimeout, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                # Refused, reset, or the server died mid-request: nobody is there to answer.
+                last = ModelUnavailable(
+                    f"model backend at {self.base_url} unreachable: {_describe(exc)}"
+                )
+                continue
             except httpx.TimeoutException as exc:
+                # Connected, but no answer in time: a failure of a backend that is up.
                 last = ModelError(f"model backend at {self.base_url} timed out on {path}")
                 last.__cause__ = exc
                 continue
             except httpx.TransportError as exc:
-                last = ModelError(
-                    f"model backend at {self.base_url} unreachable: {exc.__class__.__name__}: {exc}"
+                last = ModelError(f"model backend at {self.base_url} failed: {_describe(exc)}")
+                continue
+            if resp.status_code in UNAVAILABLE_STATUSES:
+                last = ModelUnavailable(
+                    f"model backend at {self.base_url} unavailable ({resp.status_code}) "
+                    f"on {path}: {_message(resp)}"
                 )
                 continue
             if resp.status_code >= 500 or resp.status_code == 429:
@@ -186,11 +232,37 @@ class ModelClient:
         raise last
 
 
+def _describe(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def _health_message(resp: httpx.Response) -> str:
+    """model_server's /health body ({"status": ..., "last_error": ...}) or an error body."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:300] or resp.reason_phrase
+    if not isinstance(body, dict):
+        return str(body)[:300]
+    parts = [str(body["status"])] if body.get("status") else []
+    for key in ("last_error", "error", "detail", "message"):
+        value = body.get(key)
+        if isinstance(value, dict):
+            value = value.get("message")
+        if value:
+            parts.append(str(value)[:300])
+            break
+    return ": ".join(parts) or str(body)[:300]
+
+
 def _message(resp: httpx.Response) -> str:
     try:
-        err = resp.json().get("error")
-        if isinstance(err, dict):
-            return str(err.get("message"))
-        return str(resp.json().get("message") or resp.text[:300])
+        body = resp.json()
     except ValueError:
         return resp.text[:300]
+    if not isinstance(body, dict):
+        return resp.text[:300]
+    err = body.get("error")
+    if isinstance(err, dict):
+        return str(err.get("message") or err)[:300]
+    return str(err or body.get("message") or resp.text[:300])[:300]

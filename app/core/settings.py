@@ -28,11 +28,34 @@ class Settings(BaseSettings):
     model_retries: int = Field(default=2, ge=0)
     # Longest critique the model may write (tokens); the paper's critiques are a sentence or two.
     critique_max_tokens: int = Field(default=96, ge=1)
+    # While the model backend is unreachable the worker counts no attempts: it probes the
+    # backend's health, first after model_probe_first_s, doubling up to model_probe_max_s.
+    model_probe_first_s: float = Field(default=1.0, gt=0)
+    model_probe_max_s: float = Field(default=30.0, gt=0)
+    # Timeout of one health probe (worker, admin page, the app's /health).
+    model_health_timeout_s: float = Field(default=3.0, gt=0)
+    # A running job's lease: its worker renews it every job_heartbeat_s; a job whose lease
+    # ran out (its worker died) is taken by another worker, with no attempt counted.
+    job_lease_s: float = Field(default=30.0, gt=0)
+    job_heartbeat_s: float = Field(default=10.0, gt=0)
+    # A file the worker touches at every poll and lease renewal, for a container healthcheck
+    # (docker-compose.yml); none by default.
+    worker_heartbeat_file: Path | None = None
 
     session_max_age_s: int = 14 * 24 * 3600
     secure_cookies: bool = False
     # Passages longer than this are rejected at import (characters, ~12k tokens).
     max_text_chars: int = Field(default=50_000, ge=1)
+    # Limits on what one request may carry (docs/security.md). Bodies over a limit get 413
+    # before they are read whole; fields over one get 422 before the database sees them.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)  # JSON and form bodies
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # multipart (imports)
+    max_critiques_per_task: int = Field(default=100, ge=1)
+    max_critique_chars: int = Field(default=5_000, ge=1)
+    max_answer_chars: int = Field(default=20_000, ge=1)  # answers and writing drafts
+    max_name_chars: int = Field(default=200, ge=1)  # experiment names, reasons, short texts
+    # How long a write's Idempotency-Key is remembered (a retry after that runs again).
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     severity_labels: tuple[str, str, str, str] = ("minor", "moderate", "major", "critical")
 
     @model_validator(mode="after")

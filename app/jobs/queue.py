@@ -2,24 +2,36 @@
 
 Claiming uses SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, so workers never wait on or
 take each other's jobs; on SQLite (one writer at a time) a compare-and-set UPDATE does it.
-A job whose worker died is claimable again once its lease runs out.
+
+A running job holds a lease (`locked_at`) that its worker renews while it works; a job
+whose lease ran out (its worker died) is claimable again. `attempts` counts recorded
+failures only: a claim spends nothing, so a worker that dies, or a model backend that is
+down (the job is released, see `release`), costs the job no attempt.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.core.settings import get_settings
 from app.models import Job, JobStatus
 
-LEASE = timedelta(minutes=10)
 MAX_BACKOFF_S = 300.0
+# Starts the last_error of a job released because the model backend was unreachable; the
+# admin page reads the outage (since when, how many wait) from these rows.
+BACKEND_DOWN = "model backend unreachable, no attempt counted: "
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=get_settings().job_lease_s)
 
 
 def enqueue(
@@ -48,55 +60,96 @@ def enqueue(
 def _claimable(at: datetime) -> Any:
     return or_(
         and_(Job.status == JobStatus.queued, Job.run_after <= at),
-        and_(Job.status == JobStatus.running, Job.locked_at < at - LEASE),
+        and_(Job.status == JobStatus.running, Job.locked_at < at - lease()),
     )
 
 
 def claim(session: Session, worker: str, kinds: Sequence[str] | None = None) -> Job | None:
     """Take the oldest runnable job and mark it running; the caller commits at once."""
     at = now()
-    query = select(Job).where(_claimable(at)).order_by(Job.run_after, Job.id).limit(1)
-    if kinds:
+    claimable = _claimable(at)
+    query = (
+        select(Job)
+        .where(claimable)
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+        .execution_options(populate_existing=True)  # decide on the row as it is now
+    )
+    if kinds is not None:
         query = query.where(Job.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
         job = session.scalar(query.with_for_update(skip_locked=True))
         if job is None:
             return None
+        previous = (job.status, job.locked_by)
     else:
         for _ in range(5):
             job = session.scalar(query)
             if job is None:
                 return None
+            previous = (job.status, job.locked_by)
             taken = session.execute(
                 update(Job)
-                .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
-                .values(status=JobStatus.running)
+                .where(Job.id == job.id, claimable)
+                .values(status=JobStatus.running, locked_by=worker, locked_at=at)
+                .execution_options(synchronize_session=False)
             ).rowcount
             if taken:
                 session.refresh(job)
                 break
         else:
             return None
+    if previous[0] == JobStatus.running:
+        job.last_error = (
+            f"worker {previous[1]} stopped renewing its lease; taken over by {worker} "
+            "(no attempt counted)"
+        )
     job.status = JobStatus.running
     job.locked_by = worker
     job.locked_at = at
-    job.attempts += 1
     session.flush()
     return job
 
 
-def succeed(session: Session, job_id: int) -> None:
-    job = session.get(Job, job_id)
-    if job is not None:
-        job.status, job.finished_at, job.locked_by = JobStatus.succeeded, now(), None
-        session.flush()
+def heartbeat(session: Session, job_id: int, worker: str) -> bool:
+    """Renew the lease; False when the job is no longer this worker's (its lease ran out and
+    another worker took it)."""
+    renewed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.running, Job.locked_by == worker)
+        .values(locked_at=now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(renewed)
 
 
-def fail(session: Session, job_id: int, error: str) -> Job | None:
-    """Record the error; retry later with exponential backoff, or give up after max_attempts."""
+def _held(session: Session, job_id: int, worker: str | None) -> Job | None:
+    """The job, if `worker` (when given) still holds it: a worker that lost its lease must
+    not record an outcome over the worker that took the job over."""
     job = session.get(Job, job_id)
+    if job is None or (
+        worker is not None and (job.status != JobStatus.running or job.locked_by != worker)
+    ):
+        return None
+    return job
+
+
+def succeed(session: Session, job_id: int, worker: str | None = None) -> bool:
+    job = _held(session, job_id, worker)
+    if job is None:
+        return False
+    job.status, job.finished_at, job.locked_by = JobStatus.succeeded, now(), None
+    session.flush()
+    return True
+
+
+def fail(session: Session, job_id: int, error: str, worker: str | None = None) -> Job | None:
+    """Count a failed attempt and record why; retry later with exponential backoff, or give
+    up after max_attempts."""
+    job = _held(session, job_id, worker)
     if job is None:
         return None
+    job.attempts += 1
     job.last_error = error[:4000]
     job.locked_by = None
     if job.attempts >= job.max_attempts:
@@ -106,6 +159,59 @@ def fail(session: Session, job_id: int, error: str) -> Job | None:
         job.run_after = now() + timedelta(seconds=min(2.0 ** (job.attempts - 1), MAX_BACKOFF_S))
     session.flush()
     return job
+
+
+def release(
+    session: Session, job_id: int, error: str, run_after: datetime, worker: str | None = None
+) -> Job | None:
+    """Put the job back, attempts unchanged: the model backend was unreachable, which says
+    nothing about the job."""
+    job = _held(session, job_id, worker)
+    if job is None:
+        return None
+    job.status, job.locked_by, job.locked_at = JobStatus.queued, None, None
+    job.run_after = run_after
+    job.last_error = (BACKEND_DOWN + error)[:4000]
+    session.flush()
+    return job
+
+
+def _waiting_for_backend() -> Any:
+    return and_(Job.status == JobStatus.queued, Job.last_error.startswith(BACKEND_DOWN))
+
+
+def backend_is_back(session: Session) -> int:
+    """The model backend answers again: jobs that waited for it may run now."""
+    return session.execute(
+        update(Job)
+        .where(_waiting_for_backend())
+        .values(run_after=now(), last_error=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class BackendOutage:
+    since: datetime  # when a worker first found the backend unreachable in this outage
+    waiting: int  # queued jobs
+    last_error: str
+
+
+def backend_outage(session: Session) -> BackendOutage | None:
+    """The outage the workers recorded, or None while no job waits for the backend."""
+    since = session.scalar(select(func.min(Job.updated_at)).where(_waiting_for_backend()))
+    if since is None:
+        return None
+    last = session.scalar(
+        select(Job.last_error)
+        .where(_waiting_for_backend())
+        .order_by(Job.updated_at.desc(), Job.id.desc())
+        .limit(1)
+    )
+    waiting = session.scalar(
+        select(func.count()).select_from(Job).where(Job.status == JobStatus.queued)
+    )
+    return BackendOutage(since, waiting or 0, (last or "").removeprefix(BACKEND_DOWN))
 
 
 def recent(session: Session, limit: int = 50) -> Sequence[Job]:

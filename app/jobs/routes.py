@@ -18,17 +18,21 @@ router = APIRouter(prefix="/admin/jobs")
 
 
 async def model_health() -> tuple[bool, str]:
+    timeout_s = get_settings().model_health_timeout_s
     async with model_client() as client:
         try:
-            return await asyncio.wait_for(client.health(), timeout=6)
+            return await asyncio.wait_for(client.health(timeout_s), timeout=2 * timeout_s + 1)
         except TimeoutError:
-            return False, "no answer within 6 s"
+            return False, f"no answer within {2 * timeout_s + 1:g} s"
 
 
 def _context(db: SessionDep) -> dict[str, object]:
     return {
         "jobs": queue.recent(db),
         "counts": queue.counts_by_status(db),
+        # What the workers found (they may see an outage the app's own probe does not).
+        "outage": queue.backend_outage(db),
+        "backend_down_mark": queue.BACKEND_DOWN,
         "settings": get_settings(),
     }
 
