@@ -130,8 +130,9 @@ def import_(
                     s, file, fmt, progress=lambda d, t: bar.update(task, completed=d, total=t)
                 )
         except ImportFileError as exc:
-            _fail(f"{exc} (nothing was imported)")
-            return
+            # Exit 2 for a bad input file (file:line:field), 1 for other failures.
+            _say("error", f"{exc} (nothing was imported)")
+            raise typer.Exit(code=2) from None
     typer.echo(json.dumps({"added": added}, sort_keys=True))
 
 
@@ -350,12 +351,22 @@ def reviews_delegate(
 
 @cli.command()
 def export(
-    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="file to write (.jsonl, or .parquet)")
+    ],
     experiment: Annotated[int | None, typer.Option(help="only this experiment")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl or parquet (default: from the file's suffix)"),
+    ] = None,
 ) -> None:
-    """Write every submitted labeling task as one JSON line (schema: app/export/export_schema.json)."""
-    from app.export.service import count_tasks, export_lines
+    """Every submitted labeling task: JSON lines (schema: app/export/export_schema.json), or a
+    Parquet table of labeler critiques (app/export/parquet.py)."""
+    from app.export.service import count_tasks, export_chunks, export_lines
 
+    fmt = format or ("parquet" if output.suffix == ".parquet" else "jsonl")
+    if fmt not in ("jsonl", "parquet"):
+        _fail(f"--format {fmt}: expected jsonl or parquet")
     n = 0
     tmp = output.with_name(output.name + ".partial")
     with (
@@ -363,14 +374,18 @@ def export(
             TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
         ) as bar,
         session_scope(writes=False) as s,
-        tmp.open("wb") as fh,
     ):
         task = bar.add_task("export", total=count_tasks(s, experiment))
-        for line in export_lines(s, experiment):
-            fh.write(line)
-            n += 1
-            if n % 1000 == 0:
-                bar.update(task, completed=n)
+        if fmt == "parquet":
+            from app.export.parquet import write_parquet
+
+            n = write_parquet(export_lines(s, experiment), tmp)
+        else:
+            with tmp.open("wb") as fh:
+                for chunk in export_chunks(s, experiment):
+                    fh.write(chunk)
+                    n += chunk.count(b"\n")
+                    bar.update(task, completed=n)
     tmp.replace(output)  # a complete file or none
     typer.echo(f"exported {n} labeling tasks to {output}")
 

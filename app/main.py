@@ -6,6 +6,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.analysis import routes as analysis_routes
 from app.core.deps import csrf_protect
+from app.core.edge import install_edge
 from app.core.errors import install_error_handlers
 from app.core.settings import PROJECT_ROOT, get_settings
 from app.corpus import routes as corpus_routes
@@ -38,6 +39,7 @@ def create_app() -> FastAPI:
         https_only=settings.secure_cookies,
     )
     install_error_handlers(app)
+    install_edge(app)  # body limits, hostile values: before the routers copy its dependency
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     for module in (
         user_routes,

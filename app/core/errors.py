@@ -1,5 +1,6 @@
 """One error format: {"error": {"code", "message", "field"?}} for the API, a page or a toast for HTML."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -7,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -55,6 +57,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class Invalid(AppError):
+    """A value refused at the edge (see app/core/validation.py): the same 422 as a schema's."""
+
+    status_code = 422
+    code = "validation_error"
+
+
 class Unauthenticated(AppError):
     status_code = 401
     code = "unauthenticated"
@@ -101,7 +110,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(request, exc.status_code, "http_error", str(exc.detail))
+        code = "too_large" if exc.status_code == 413 else "http_error"
+        return error_response(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # The last line of defence behind the services' own checks: two requests racing to
+        # create the same thing. A 409 naming the field, never a 500.
+        field = _constraint_field(exc)
+        what = f" ({field})" if field else ""
+        return error_response(
+            request, 409, "conflict", f"that conflicts with what is stored{what}", field
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold that slipped past the edge checks.
+        return error_response(request, 422, "validation_error", "a value is out of range")
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -109,3 +134,15 @@ def install_error_handlers(app: FastAPI) -> None:
         loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
         message = f"{loc}: {first.get('msg', 'invalid input')}" if loc else "invalid input"
         return error_response(request, 422, "validation_error", message, loc or None)
+
+
+def _constraint_field(exc: IntegrityError) -> str | None:
+    """The column(s) a violated constraint names: "name" for uq_experiments_name."""
+    diag = getattr(exc.orig, "diag", None)  # psycopg
+    name, table = getattr(diag, "constraint_name", None), getattr(diag, "table_name", None)
+    if name and table:
+        return re.sub(rf"^(uq|fk|ck|pk)_{re.escape(table)}_?", "", name) or None
+    found = re.search(r"UNIQUE constraint failed: ([\w., ]+)", str(exc.orig))  # SQLite
+    if found:
+        return ",".join(col.strip().split(".")[-1] for col in found.group(1).split(","))
+    return None

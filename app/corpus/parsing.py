@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from app.core.validation import json_problems
 from app.corpus.records import NativeRecord, PaperRecord
 
 Progress = Callable[[int, int], None]
@@ -56,13 +57,24 @@ def parse_records(
     records: list[tuple[int, BaseModel]] = []
     for done, (lineno, raw) in enumerate(lines, 1):
         try:
-            json.loads(raw)
+            document = json.loads(raw)
+            problems = list(json_problems(document))
         except json.JSONDecodeError as exc:
             raise ImportFileError(
                 name, lineno, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
             ) from exc
+        except RecursionError as exc:
+            raise ImportFileError(name, lineno, None, "malformed JSON: nested too deeply") from exc
+        except ValueError as exc:  # e.g. a number of more than 4,300 digits
+            raise ImportFileError(name, lineno, None, f"malformed JSON: {exc}") from exc
+        # What the database cannot store (NUL, lone surrogates, numbers beyond 32 bits,
+        # nan/inf), named by line and field before anything is written.
+        for field, problem in problems[:1]:
+            raise ImportFileError(name, lineno, field or None, problem)
         try:
             record = record_type.model_validate_json(raw, strict=True)
+        except RecursionError as exc:
+            raise ImportFileError(name, lineno, None, "a record is nested too deeply") from exc
         except ValidationError as exc:
             err = exc.errors()[0]
             more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""

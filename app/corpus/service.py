@@ -1,5 +1,6 @@
 """Import runs: an upload becomes a tracked run whose progress any app process can read."""
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from app.core.settings import get_settings
 from app.corpus.importer import store_records
 from app.corpus.parsing import ImportFileError, ImportFormat, parse_records
 from app.models import ImportRun, ImportStatus
+
+logger = logging.getLogger(__name__)
 
 
 def create_run(
@@ -57,13 +60,15 @@ def execute_run(run_id: int, path: Path) -> None:
     except ImportFileError as exc:
         _update(run_id, status=ImportStatus.failed, error=str(exc), finished_at=datetime.now(UTC))
     except Exception as exc:  # the run must never stay "running" because of a crash
+        # Logged, not raised: this runs after the response, where raising only drops the
+        # connection; the run records the failure for the page.
+        logger.exception("import run %s failed", run_id)
         _update(
             run_id,
             status=ImportStatus.failed,
             error=f"internal error: {exc!r}",
             finished_at=datetime.now(UTC),
         )
-        raise
     finally:
         path.unlink(missing_ok=True)
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.assist.prompts import prompt_format
 from app.core.errors import Conflict, NotFound
+from app.core.locking import get_for_update
 from app.core.ownership import get_owned
 from app.core.settings import get_settings
 from app.models import (
@@ -236,6 +237,7 @@ def _assign(
 
 
 def _own_open_task(session: Session, labeler_id: int, task_id: int) -> Task:
+    get_for_update(session, Task, task_id)  # serialised with the task's other writes
     task = get_owned(session, Task, task_id, "labeler_id", labeler_id, "task")
     if task.status != TaskStatus.assigned:
         raise Conflict(f"task {task_id} is {task.status}, not open")
@@ -252,7 +254,7 @@ def skip(session: Session, labeler_id: int, task_id: int, reason: str) -> None:
 
 def reassign(session: Session, task_id: int, by_admin: str) -> None:
     """An admin takes an open task back into the pool."""
-    task = session.get(Task, task_id)
+    task = get_for_update(session, Task, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
     if task.status != TaskStatus.assigned:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.assist.prompts import prompt_format
 from app.assist.service import request_assistance
-from app.core.errors import AppError, Conflict, NotFound
+from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.settings import get_settings
 from app.models import (
     Answer,
@@ -46,6 +46,9 @@ class Design:
 def _validate(session: Session, design: Design) -> tuple[list[int], list[int]]:
     if not design.name.strip():
         raise AppError("give the experiment a name", field="name")
+    limit = get_settings().max_name_chars
+    if len(design.name.strip()) > limit:
+        raise Invalid(f"name: at most {limit} characters", field="name")
     bad = [s for s in design.sources if s not in ALL_SOURCES]
     if bad or not design.sources:
         raise AppError(
@@ -73,7 +76,8 @@ def _validate(session: Session, design: Design) -> tuple[list[int], list[int]]:
             raise AppError(f"no such questions: {unknown[:10]}", field="questions")
     if not qids:
         raise AppError("the experiment has no questions", field="questions")
-    return qids, [found[n].id for n in design.labelers]
+    # A labeler named twice is in the pool once.
+    return qids, [found[n].id for n in dict.fromkeys(design.labelers)]
 
 
 def create(session: Session, design: Design, created_by: int | None = None) -> Experiment:
@@ -99,6 +103,11 @@ def update_draft(session: Session, exp_id: int, design: Design) -> Experiment:
     if exp.status != ExperimentStatus.draft:
         raise Conflict("a launched experiment's design cannot change")
     qids, labeler_ids = _validate(session, design)
+    taken = session.scalar(
+        select(Experiment.id).where(Experiment.name == design.name.strip(), Experiment.id != exp.id)
+    )
+    if taken is not None:
+        raise Conflict(f"an experiment named {design.name.strip()!r} exists", field="name")
     exp.name = design.name.strip()
     exp.labelers_per_condition = design.labelers_per_condition
     exp.task_expiry_s = design.task_expiry_s

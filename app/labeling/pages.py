@@ -10,6 +10,7 @@ from app.core.deps import LabelerUser, SessionDep
 from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
+from app.core.validation import DbId, FiniteFloat
 from app.experiments import assignment
 from app.labeling import service
 from app.labeling.schemas import CritiqueIn, SubmitIn
@@ -26,7 +27,7 @@ def _critique_form(
     severity: int,
     category: str,
     category_text: str | None,
-    assistance_critique_id: int | None = None,
+    assistance_critique_id: DbId | None = None,
 ) -> CritiqueIn:
     try:
         return CritiqueIn(
@@ -44,7 +45,7 @@ def _page(
     request: Request,
     db: SessionDep,
     user: LabelerUser,
-    task_id: int,
+    task_id: DbId,
     block: str | None = None,
     error: str | None = None,
     status_code: int = 200,
@@ -61,7 +62,7 @@ def _page(
 
 
 @router.get("")
-def task_page(request: Request, db: SessionDep, user: LabelerUser, task_id: int) -> Response:
+def task_page(request: Request, db: SessionDep, user: LabelerUser, task_id: DbId) -> Response:
     view = task_view(db, user.id, task_id)
     if view.status == "submitted":
         return redirect(request, "/labeler?note=That task is already submitted.")
@@ -74,12 +75,12 @@ def add(
     request: Request,
     db: SessionDep,
     user: LabelerUser,
-    task_id: int,
+    task_id: DbId,
     text: Annotated[str, Form()] = "",
     severity: Annotated[int, Form()] = 2,
     category: Annotated[str, Form()] = "accuracy",
     category_text: Annotated[str | None, Form()] = None,
-    from_assistance: Annotated[int | None, Form()] = None,
+    from_assistance: Annotated[DbId | None, Form()] = None,
 ) -> Response:
     def add() -> None:
         if from_assistance is not None:
@@ -99,8 +100,8 @@ def edit(
     request: Request,
     db: SessionDep,
     user: LabelerUser,
-    task_id: int,
-    critique_id: int,
+    task_id: DbId,
+    critique_id: DbId,
     text: Annotated[str, Form()] = "",
     severity: Annotated[int, Form()] = 2,
     category: Annotated[str, Form()] = "accuracy",
@@ -124,7 +125,7 @@ def edit(
 
 @router.delete("/critiques/{critique_id}")
 def remove(
-    request: Request, db: SessionDep, user: LabelerUser, task_id: int, critique_id: int
+    request: Request, db: SessionDep, user: LabelerUser, task_id: DbId, critique_id: DbId
 ) -> Response:
     service.delete_critique(db, user.id, task_id, critique_id)
     return _page(request, db, user, task_id, block="critiques")
@@ -132,7 +133,11 @@ def remove(
 
 @router.put("/rating")
 def rate(
-    request: Request, db: SessionDep, user: LabelerUser, task_id: int, value: Annotated[int, Form()]
+    request: Request,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: DbId,
+    value: Annotated[int, Form()],
 ) -> Response:
     if not 1 <= value <= 7:
         raise AppError("the rating is 1 to 7", field="rating")
@@ -141,14 +146,14 @@ def rate(
 
 
 @router.post("/passage")
-def passage_revealed(db: SessionDep, user: LabelerUser, task_id: int) -> Response:
+def passage_revealed(db: SessionDep, user: LabelerUser, task_id: DbId) -> Response:
     service.mark_passage_revealed(db, user.id, task_id)
     return Response(status_code=204)
 
 
 @router.post("/activity")
 def activity(
-    db: SessionDep, user: LabelerUser, task_id: int, seconds: Annotated[float, Form()]
+    db: SessionDep, user: LabelerUser, task_id: DbId, seconds: Annotated[FiniteFloat, Form()]
 ) -> Response:
     service.add_active_time(db, user.id, task_id, seconds)
     return Response(status_code=204)
@@ -159,7 +164,7 @@ def submit(
     request: Request,
     db: SessionDep,
     user: LabelerUser,
-    task_id: int,
+    task_id: DbId,
     confirm_no_critiques: Annotated[bool, Form()] = False,
 ) -> Response:
     body = SubmitIn(confirm_no_critiques=confirm_no_critiques)

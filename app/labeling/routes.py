@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from app.core.deps import LabelerUser, SessionDep
 from app.core.htmx import redirect
+from app.core.idempotency import IdempotencyKey, run_once
 from app.core.templating import templates
+from app.core.validation import DbId, NameStr
 from app.experiments import assignment
 from app.labeling import service
 from app.labeling.schemas import CritiqueIn, RatingIn, SubmitIn
@@ -61,7 +63,7 @@ def skip_page(
     request: Request,
     db: SessionDep,
     user: LabelerUser,
-    task_id: int,
+    task_id: DbId,
     reason: Annotated[str, Form()],
 ) -> Response:
     assignment.skip(db, user.id, task_id, reason)
@@ -69,7 +71,7 @@ def skip_page(
 
 
 class SkipIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: NameStr = Field(min_length=1)
 
 
 @api.post("/next")
@@ -79,12 +81,12 @@ def next_api(db: SessionDep, user: LabelerUser) -> dict[str, object]:
 
 
 @api.get("/{task_id}")
-def get_api(db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object]:
+def get_api(db: SessionDep, user: LabelerUser, task_id: DbId) -> dict[str, object]:
     return asdict(task_view(db, user.id, task_id))
 
 
 @api.post("/{task_id}/skip")
-def skip_api(body: SkipIn, db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object]:
+def skip_api(body: SkipIn, db: SessionDep, user: LabelerUser, task_id: DbId) -> dict[str, object]:
     assignment.skip(db, user.id, task_id, body.reason)
     return {"task_id": task_id, "status": "skipped"}
 
@@ -102,21 +104,35 @@ def _critique_out(critique: LabelerCritique) -> dict[str, object]:
 
 @api.post("/{task_id}/critiques", status_code=201)
 def add_critique_api(
-    body: CritiqueIn, db: SessionDep, user: LabelerUser, task_id: int
-) -> dict[str, object]:
-    return _critique_out(service.add_critique(db, user.id, task_id, body))
+    request: Request,
+    body: CritiqueIn,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: DbId,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    service.lock_task(db, task_id)  # before the key lookup: a concurrent retry waits here
+    return run_once(
+        db,
+        request,
+        user.id,
+        idempotency_key,
+        body,
+        201,
+        lambda: _critique_out(service.add_critique(db, user.id, task_id, body)),
+    )
 
 
 @api.put("/{task_id}/critiques/{critique_id}")
 def update_critique_api(
-    body: CritiqueIn, db: SessionDep, user: LabelerUser, task_id: int, critique_id: int
+    body: CritiqueIn, db: SessionDep, user: LabelerUser, task_id: DbId, critique_id: DbId
 ) -> dict[str, object]:
     return _critique_out(service.update_critique(db, user.id, task_id, critique_id, body))
 
 
 @api.delete("/{task_id}/critiques/{critique_id}", status_code=204)
 def delete_critique_api(
-    db: SessionDep, user: LabelerUser, task_id: int, critique_id: int
+    db: SessionDep, user: LabelerUser, task_id: DbId, critique_id: DbId
 ) -> Response:
     service.delete_critique(db, user.id, task_id, critique_id)
     return Response(status_code=204)
@@ -124,7 +140,7 @@ def delete_critique_api(
 
 @api.put("/{task_id}/rating")
 def rating_api(
-    body: RatingIn, db: SessionDep, user: LabelerUser, task_id: int
+    body: RatingIn, db: SessionDep, user: LabelerUser, task_id: DbId
 ) -> dict[str, object]:
     return {
         "task_id": task_id,
@@ -134,11 +150,20 @@ def rating_api(
 
 @api.post("/{task_id}/submit")
 def submit_api(
-    body: SubmitIn, db: SessionDep, user: LabelerUser, task_id: int
-) -> dict[str, object]:
-    task = service.submit(db, user.id, task_id, body)
-    return {
-        "task_id": task.id,
-        "status": task.status,
-        "submitted_at": task.submitted_at.isoformat() if task.submitted_at else None,
-    }
+    request: Request,
+    body: SubmitIn,
+    db: SessionDep,
+    user: LabelerUser,
+    task_id: DbId,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def submit() -> dict[str, object]:
+        task = service.submit(db, user.id, task_id, body)
+        return {
+            "task_id": task.id,
+            "status": task.status,
+            "submitted_at": task.submitted_at.isoformat() if task.submitted_at else None,
+        }
+
+    service.lock_task(db, task_id)  # before the key lookup: a concurrent retry waits here
+    return run_once(db, request, user.id, idempotency_key, body, 200, submit)

@@ -1,5 +1,7 @@
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.core.settings import get_settings
+from app.core.validation import CritiqueText, DbId, NameStr
 from app.models import Category
 
 
@@ -8,10 +10,10 @@ class CritiqueFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=5000)
+    text: CritiqueText = Field(min_length=1)
     severity: int = Field(ge=1, le=4)
     category: Category
-    category_text: str | None = Field(default=None, max_length=200)
+    category_text: NameStr | None = None
 
     @model_validator(mode="after")
     def _other_needs_text(self) -> "CritiqueFields":
@@ -23,7 +25,7 @@ class CritiqueFields(BaseModel):
 
 
 class CritiqueIn(CritiqueFields):
-    assistance_critique_id: int | None = None
+    assistance_critique_id: DbId | None = None
 
 
 class RatingIn(BaseModel):
@@ -38,3 +40,11 @@ class SubmitIn(BaseModel):
     critiques: list[CritiqueIn] | None = None
     rating: int | None = Field(default=None, ge=1, le=7)
     confirm_no_critiques: bool = False
+
+    @field_validator("critiques")
+    @classmethod
+    def _at_most_the_limit(cls, value: list[CritiqueIn] | None) -> list[CritiqueIn] | None:
+        limit = get_settings().max_critiques_per_task
+        if value is not None and len(value) > limit:
+            raise ValueError(f"a task holds at most {limit} critiques (got {len(value)})")
+        return value

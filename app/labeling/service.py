@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.core.errors import AppError, Conflict, Forbidden, NotFound
+from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.core.locking import get_for_update
+from app.core.settings import get_settings
 from app.labeling.edits import edit_distance
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.models import (
@@ -27,9 +29,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def lock_task(session: Session, task_id: int) -> Task | None:
+    """Every write to a task starts here: writes to one task run one at a time, each
+    seeing what the previous one committed (two submits, eight critique adds at once)."""
+    return get_for_update(session, Task, task_id)
+
+
 def open_task(session: Session, labeler_id: int, task_id: int) -> Task:
-    """The labeler's task, open for edits; a clear error for a stale, foreign or closed one."""
-    task = session.get(Task, task_id)
+    """The labeler's task, locked and open for edits; a clear error for a stale, foreign or
+    closed one."""
+    task = lock_task(session, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
     if task.labeler_id != labeler_id:
@@ -78,12 +87,15 @@ def add_critique(
 ) -> LabelerCritique:
     task = open_task(session, labeler_id, task_id)
     _check_assistance(session, task, data.assistance_critique_id)
-    position = (
-        session.scalar(
-            select(func.max(LabelerCritique.position)).where(LabelerCritique.task_id == task.id)
+    count, last = session.execute(
+        select(func.count(), func.max(LabelerCritique.position)).where(
+            LabelerCritique.task_id == task.id
         )
-        or 0
-    ) + 1
+    ).one()
+    limit = get_settings().max_critiques_per_task
+    if count >= limit:
+        raise Invalid(f"a task holds at most {limit} critiques", field="critiques")
+    position = (last or 0) + 1
     critique = LabelerCritique(task_id=task.id, position=position, **data.model_dump())
     critique.category = data.category.value
     session.add(critique)
@@ -136,7 +148,7 @@ def set_rating(session: Session, labeler_id: int, task_id: int, value: int) -> R
 
 
 def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> Task:
-    task = session.get(Task, task_id)
+    task = lock_task(session, task_id)
     if task is not None and task.status == TaskStatus.submitted and task.labeler_id == labeler_id:
         return task  # submitting twice stores it once
     task = open_task(session, labeler_id, task_id)
@@ -173,16 +185,17 @@ def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> T
 
 
 def _complete_if_done(session: Session, experiment_id: int) -> None:
+    # Locked before counting, so of two last submits landing together the second sees the
+    # first and completes the experiment (without it, each sees the other still open).
+    exp = get_for_update(session, Experiment, experiment_id)
     left = session.scalar(
         select(func.count())
         .select_from(Task)
         .where(Task.experiment_id == experiment_id, Task.status != TaskStatus.submitted)
     )
-    if left == 0:
-        exp = session.get(Experiment, experiment_id)
-        if exp is not None and exp.status == ExperimentStatus.launched:
-            exp.status = ExperimentStatus.completed
-            session.flush()
+    if left == 0 and exp is not None and exp.status == ExperimentStatus.launched:
+        exp.status = ExperimentStatus.completed
+        session.flush()
 
 
 ACTIVITY_PING_MAX_S = 30.0

@@ -24,6 +24,7 @@ from app.models.experiments import (
     TaskRelease,
     TaskStatus,
 )
+from app.models.idempotency import IdempotencyRecord
 from app.models.jobs import ImportRun, ImportStatus, Job, JobStatus
 from app.models.labeling import LabelerCritique, Rating
 from app.models.review import (
@@ -49,6 +50,7 @@ __all__ = [
     "ExperimentStatus",
     "ExposureReason",
     "HelpfulnessJudgement",
+    "IdempotencyRecord",
     "ImportRun",
     "ImportStatus",
     "IntendedCritique",

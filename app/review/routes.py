@@ -1,6 +1,5 @@
 """The review page and API for the reviewer; the admin's list of reviews and hand-over."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,8 +9,13 @@ from app.core.deps import AdminUser, CurrentUser, SessionDep
 from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
-from app.review import service
-from app.review.schemas import CritiqueVerdict, DelegateIn, LabelerVerdict, ReviewIn
+from app.review import blinding, service
+from app.review.schemas import (
+    BlindCritiqueVerdict,
+    BlindLabelerVerdict,
+    BlindReviewIn,
+    DelegateIn,
+)
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
@@ -25,30 +29,28 @@ async def form_items(request: Request) -> list[tuple[str, str]]:
 FormItems = Annotated[list[tuple[str, str]], Depends(form_items)]
 
 
-def review_from_form(items: list[tuple[str, str]]) -> ReviewIn:
-    """labeler=T per labeler; cover-T = an intended critique id or "none";
-    valid-C and novel-C = yes|no per labeler critique."""
-    labelers: dict[int, LabelerVerdict] = {}
-    critiques: dict[int, CritiqueVerdict] = {}
+def review_from_form(items: list[tuple[str, str]]) -> BlindReviewIn:
+    """labeler=K per labeler (K its pseudonym key, e.g. "A"); cover-K = an intended critique
+    id or "none"; valid-C and novel-C = yes|no per critique (C e.g. "A1")."""
+    labelers: dict[str, BlindLabelerVerdict] = {}
+    critiques: dict[str, BlindCritiqueVerdict] = {}
     try:
         for key, value in items:
             name, _, ident = key.partition("-")
             if key == "labeler":
-                labelers.setdefault(int(value), LabelerVerdict(task_id=int(value)))
+                labelers.setdefault(value, BlindLabelerVerdict(labeler=value))
             elif name == "cover":
-                verdict = labelers.setdefault(int(ident), LabelerVerdict(task_id=int(ident)))
+                verdict = labelers.setdefault(ident, BlindLabelerVerdict(labeler=ident))
                 if value == "none":
                     verdict.none = True
                 else:
                     verdict.covers.append(int(value))
             elif name in ("valid", "novel"):
-                verdict_c = critiques.setdefault(
-                    int(ident), CritiqueVerdict(critique_id=int(ident))
-                )
+                verdict_c = critiques.setdefault(ident, BlindCritiqueVerdict(critique=ident))
                 setattr(verdict_c, name, value == "yes")
     except ValueError as exc:
         raise AppError(f"malformed review form field: {exc}") from exc
-    return ReviewIn(labelers=list(labelers.values()), critiques=list(critiques.values()))
+    return BlindReviewIn(labelers=list(labelers.values()), critiques=list(critiques.values()))
 
 
 def _page(
@@ -62,7 +64,7 @@ def _page(
     return templates.TemplateResponse(
         request,
         "review/review.html",
-        {"review": service.view(db, user_id, review_id), "error": error},
+        {"review": blinding.reviewer_view(db, user_id, review_id), "error": error},
         block_name=block,
     )
 
@@ -76,7 +78,8 @@ def review_page(request: Request, db: SessionDep, user: CurrentUser, review_id: 
 def draft_page(
     request: Request, db: SessionDep, user: CurrentUser, review_id: int, items: FormItems
 ) -> Response:
-    service.save_draft(db, user.id, review_id, review_from_form(items))
+    body = blinding.unblind(db, user.id, review_id, review_from_form(items))
+    service.save_draft(db, user.id, review_id, body)
     return field_status(request)
 
 
@@ -84,7 +87,7 @@ def draft_page(
 def submit_page(
     request: Request, db: SessionDep, user: CurrentUser, review_id: int, items: FormItems
 ) -> Response:
-    body = review_from_form(items)
+    body = blinding.unblind(db, user.id, review_id, review_from_form(items))
     service.save_draft(db, user.id, review_id, body)
     if error := form_error(lambda: service.submit(db, user.id, review_id, body)):
         return _page(request, db, user.id, review_id, block="submit_box", error=error)
@@ -93,22 +96,23 @@ def submit_page(
 
 @api.get("/{review_id}")
 def get_api(db: SessionDep, user: CurrentUser, review_id: int) -> dict[str, object]:
-    return asdict(service.view(db, user.id, review_id))
+    return blinding.reviewer_view(db, user.id, review_id)
 
 
 @api.put("/{review_id}/draft")
 def draft_api(
-    body: ReviewIn, db: SessionDep, user: CurrentUser, review_id: int
+    body: BlindReviewIn, db: SessionDep, user: CurrentUser, review_id: int
 ) -> dict[str, object]:
-    service.save_draft(db, user.id, review_id, body)
+    service.save_draft(db, user.id, review_id, blinding.unblind(db, user.id, review_id, body))
     return {"review_id": review_id, "saved": True}
 
 
 @api.post("/{review_id}/submit")
 def submit_api(
-    db: SessionDep, user: CurrentUser, review_id: int, body: ReviewIn | None = None
+    db: SessionDep, user: CurrentUser, review_id: int, body: BlindReviewIn | None = None
 ) -> dict[str, object]:
-    review = service.submit(db, user.id, review_id, body)
+    internal = blinding.unblind(db, user.id, review_id, body) if body is not None else None
+    review = service.submit(db, user.id, review_id, internal)
     return {"review_id": review.id, "status": review.status}
 
 

@@ -31,3 +31,30 @@ class ReviewIn(BaseModel):
 class DelegateIn(BaseModel):
     reviewer: str = Field(min_length=1)
     author_permission: str = Field(min_length=3, max_length=1000)
+
+
+# What the reviewer sends: labelers and their critiques by their pseudonym keys for this
+# review ("A", and "A1" for Labeler A's first critique), never by task or critique id.
+
+
+class BlindLabelerVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labeler: str = Field(max_length=16, description='the pseudonym key, e.g. "A"')
+    covers: list[int] = Field(default_factory=list, max_length=100)
+    none: bool = False
+
+
+class BlindCritiqueVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    critique: str = Field(max_length=24, description='e.g. "A1": Labeler A\'s first critique')
+    valid: bool | None = None
+    novel: bool | None = None
+
+
+class BlindReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labelers: list[BlindLabelerVerdict] = Field(default_factory=list, max_length=1000)
+    critiques: list[BlindCritiqueVerdict] = Field(default_factory=list, max_length=10_000)

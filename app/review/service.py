@@ -8,6 +8,8 @@ submit checks that every part is decided and stores it once.
 """
 
 import hashlib
+import hmac
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +19,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError, Conflict, NotFound
+from app.core.locking import get_for_update
 from app.core.ownership import get_owned
+from app.core.settings import get_settings
 from app.corpus.repository import CorpusRepository
 from app.models import (
     Answer,
@@ -48,6 +52,9 @@ def open_if_done(session: Session, task: Task) -> IntendedCritiqueReview | None:
     answer = session.get(Answer, task.answer_id)
     if answer is None or answer.source != AnswerSource.human_misleading or answer.author_id is None:
         return None
+    # Locked before counting: of two last submits on this answer landing together, the
+    # second sees the first and opens the review (each would otherwise miss the other).
+    get_for_update(session, Answer, answer.id)
     left = session.scalar(
         select(func.count())
         .select_from(Task)
@@ -79,15 +86,28 @@ def _find(session: Session, answer_id: int, experiment_id: int) -> IntendedCriti
 
 
 def _tasks(session: Session, review: IntendedCritiqueReview) -> list[Task]:
-    """The reviewed labelers' tasks in an order that hides their conditions."""
-    tasks = session.scalars(
-        select(Task).where(
-            Task.experiment_id == review.experiment_id,
-            Task.answer_id == review.answer_id,
-            Task.status == TaskStatus.submitted,
-        )
-    ).all()
-    return sorted(tasks, key=lambda t: hashlib.sha256(f"{review.id}:{t.id}".encode()).hexdigest())
+    """The reviewed labelers' tasks in an order that hides their conditions.
+
+    Within an answer the assist tasks were created first, so any order derived from task
+    ids (or from anything the reviewer can see) would tell the author who had model help.
+    The order is a shuffle seeded by a keyed hash of the review id: random per review,
+    fixed across page loads, and not computable without the server's secret.
+    """
+    tasks = sorted(
+        session.scalars(
+            select(Task).where(
+                Task.experiment_id == review.experiment_id,
+                Task.answer_id == review.answer_id,
+                Task.status == TaskStatus.submitted,
+            )
+        ).all(),
+        key=lambda t: t.id,
+    )
+    seed = hmac.new(
+        get_settings().secret_key.encode(), f"review-order:{review.id}".encode(), hashlib.sha256
+    ).digest()
+    random.Random(seed).shuffle(tasks)
+    return tasks
 
 
 def _own(session: Session, user_id: int, review_id: int) -> IntendedCritiqueReview:
@@ -96,7 +116,8 @@ def _own(session: Session, user_id: int, review_id: int) -> IntendedCritiqueRevi
 
 @dataclass
 class ReviewedCritique:
-    id: int
+    id: int  # internal: never shown to the reviewer (see public_view)
+    key: str  # what the reviewer sees and sends back: "A1" is Labeler A's first critique
     text: str
     severity: int
     category: str
@@ -107,8 +128,9 @@ class ReviewedCritique:
 
 @dataclass
 class ReviewedLabeler:
+    key: str  # "A": a pseudonym for this review only
     label: str  # "Labeler A": no name, no condition
-    task_id: int
+    task_id: int  # internal: never shown to the reviewer (see public_view)
     critiques: list[ReviewedCritique]
     covers: list[int] = field(default_factory=list)
     none: bool = False
@@ -127,13 +149,14 @@ class ReviewView:
     delegated: bool
 
 
-def _label(i: int) -> str:
+def _letters(i: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
     i += 1
     while i:
         i, r = divmod(i - 1, 26)
         letters = chr(65 + r) + letters
-    return f"Labeler {letters}"
+    return letters
 
 
 def view(session: Session, user_id: int, review_id: int) -> ReviewView:
@@ -161,15 +184,18 @@ def view(session: Session, user_id: int, review_id: int) -> ReviewView:
     labelers = []
     for i, t in enumerate(tasks):
         verdict = state.labelers.get(t.id, LabelerVerdict(task_id=t.id))
+        key = _letters(i)
         labelers.append(
             ReviewedLabeler(
-                label=_label(i),
+                key=key,
+                label=f"Labeler {key}",
                 task_id=t.id,
                 covers=verdict.covers,
                 none=verdict.none,
                 critiques=[
                     ReviewedCritique(
                         c.id,
+                        f"{key}{n}",
                         c.text,
                         c.severity,
                         c.category,
@@ -177,7 +203,7 @@ def view(session: Session, user_id: int, review_id: int) -> ReviewView:
                         state.critiques.get(c.id, CritiqueVerdict(critique_id=c.id)).valid,
                         state.critiques.get(c.id, CritiqueVerdict(critique_id=c.id)).novel,
                     )
-                    for c in by_task[t.id]
+                    for n, c in enumerate(by_task[t.id], 1)
                 ],
             )
         )
@@ -282,23 +308,23 @@ def submit(
         if v is None or (not v.covers and not v.none):
             raise AppError(
                 f"{lab.label}: say which intended critiques they found, or none",
-                field=f"labeler.{lab.task_id}",
+                field=f"labeler.{lab.key}",
             )
         if v.covers and v.none:
             raise AppError(
                 f"{lab.label}: 'none' and an intended critique are both ticked",
-                field=f"labeler.{lab.task_id}",
+                field=f"labeler.{lab.key}",
             )
         for c in lab.critiques:
             verdict = critiques.get(c.id)
             if verdict is None or verdict.valid is None:
                 raise AppError(
-                    f"{lab.label}: say whether each critique is valid", field=f"critique.{c.id}"
+                    f"{lab.label}: say whether each critique is valid", field=f"critique.{c.key}"
                 )
             if verdict.valid and verdict.novel is None:
                 raise AppError(
                     f"{lab.label}: say whether each valid critique is novel",
-                    field=f"critique.{c.id}",
+                    field=f"critique.{c.key}",
                 )
     session.execute(delete(ReviewCoverage).where(ReviewCoverage.review_id == review.id))
     session.execute(delete(ReviewJudgement).where(ReviewJudgement.review_id == review.id))

@@ -1,7 +1,6 @@
 """Login, logout, and the admin's user list (pages and JSON API)."""
 
 from typing import Annotated
-from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -12,6 +11,7 @@ from app.core.htmx import redirect
 from app.core.templating import templates
 from app.models import Role
 from app.users import service
+from app.users.next_url import safe_next
 from app.users.repository import UserRepository
 from app.users.schemas import UserCreate, UserPublic
 
@@ -19,13 +19,6 @@ router = APIRouter()
 api = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 HOME_BY_ROLE = {Role.admin: "/admin", Role.labeler: "/labeler", Role.researcher: "/research"}
-
-
-def _safe_next(next_url: str | None) -> str | None:
-    # Only same-site paths: never an open redirect.
-    if next_url and next_url.startswith("/") and not urlparse(next_url).netloc:
-        return next_url if not next_url.startswith("//") else None
-    return None
 
 
 @router.get("/login")
@@ -55,7 +48,7 @@ def login(
     csrf = request.session.get("csrf_token")
     request.session.clear()  # a fresh session on login: no fixation
     request.session.update({"uid": user.id, "v": user.token_version, "csrf_token": csrf})
-    return redirect(request, _safe_next(next) or HOME_BY_ROLE[Role(user.role)])
+    return redirect(request, safe_next(next) or HOME_BY_ROLE[Role(user.role)])
 
 
 @router.post("/logout")

@@ -5,12 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from app.core.deps import AdminUser, LabelerUser, SessionDep
-from app.core.errors import form_error
+from app.core.errors import Invalid, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
+from app.core.validation import DbId
 from app.labeling.pages import CATEGORIES
 from app.models import Passage, Question, Role, User
 from app.writing import service
@@ -35,7 +37,7 @@ def draft_from_form(
     rows = [
         {
             "text": text.strip(),
-            "severity": int(sev) if sev.isdigit() else 2,
+            "severity": int(sev) if sev.isdigit() and len(sev) < 3 else 2,
             "category": cat,
             "category_text": cat_text.strip() or None,
         }
@@ -44,9 +46,12 @@ def draft_from_form(
         )
         if text.strip()
     ]
-    return WritingDraftIn(
-        honest_text=honest_text, misleading_text=misleading_text, intended_critiques=rows
-    )
+    try:
+        return WritingDraftIn(
+            honest_text=honest_text, misleading_text=misleading_text, intended_critiques=rows
+        )
+    except ValidationError as exc:
+        raise Invalid.from_validation(exc) from exc
 
 
 DraftForm = Annotated[WritingDraftIn, Depends(draft_from_form)]
@@ -56,7 +61,7 @@ def _page(
     request: Request,
     db: SessionDep,
     user_id: int,
-    task_id: int,
+    task_id: DbId,
     block: str | None = None,
     extra_row: bool = False,
     error: str | None = None,
@@ -72,7 +77,7 @@ def _page(
 
 
 @router.get("/writing/{task_id}")
-def writing_page(request: Request, db: SessionDep, user: LabelerUser, task_id: int) -> Response:
+def writing_page(request: Request, db: SessionDep, user: LabelerUser, task_id: DbId) -> Response:
     service.mark_opened(db, user.id, task_id)
     return _page(request, db, user.id, task_id)
 
@@ -82,7 +87,7 @@ def save_draft(
     request: Request,
     db: SessionDep,
     user: LabelerUser,
-    task_id: int,
+    task_id: DbId,
     draft: DraftForm,
     add_row: Annotated[bool, Form()] = False,
 ) -> Response:
@@ -97,7 +102,7 @@ def submit_page(
     request: Request,
     db: SessionDep,
     user: LabelerUser,
-    task_id: int,
+    task_id: DbId,
     draft: DraftForm,
 ) -> Response:
     service.save_draft(db, user.id, task_id, draft)
@@ -107,13 +112,13 @@ def submit_page(
 
 
 @api.get("/{task_id}")
-def get_api(db: SessionDep, user: LabelerUser, task_id: int) -> dict[str, object]:
+def get_api(db: SessionDep, user: LabelerUser, task_id: DbId) -> dict[str, object]:
     return asdict(service.view(db, user.id, task_id))
 
 
 @api.put("/{task_id}/draft")
 def draft_api(
-    body: WritingDraftIn, db: SessionDep, user: LabelerUser, task_id: int
+    body: WritingDraftIn, db: SessionDep, user: LabelerUser, task_id: DbId
 ) -> dict[str, object]:
     service.save_draft(db, user.id, task_id, body)
     return {"task_id": task_id, "saved": True}
@@ -121,7 +126,7 @@ def draft_api(
 
 @api.post("/{task_id}/submit")
 def submit_api(
-    db: SessionDep, user: LabelerUser, task_id: int, body: WritingIn | None = None
+    db: SessionDep, user: LabelerUser, task_id: DbId, body: WritingIn | None = None
 ) -> dict[str, object]:
     task = service.submit(db, user.id, task_id, body)
     return {
@@ -165,7 +170,7 @@ def assign_page(
     db: SessionDep,
     admin: AdminUser,
     writer: Annotated[str, Form()] = "",
-    question_ids: Annotated[list[int], Form()] = [],  # noqa: B006
+    question_ids: Annotated[list[DbId], Form()] = [],  # noqa: B006
 ) -> Response:
     tasks = service.assign(db, writer, question_ids, admin.id)
     return redirect(

@@ -1,6 +1,18 @@
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.core.validation import AnswerText, CritiqueText, DbId, NameStr
 from app.labeling.schemas import CritiqueFields
+
+
+class DraftCritique(BaseModel):
+    """An intended critique as the page holds it mid-edit: bounded, not yet complete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: CritiqueText = ""
+    severity: int = Field(default=2, ge=1, le=4)
+    category: NameStr = "accuracy"
+    category_text: NameStr | None = None
 
 
 class WritingDraftIn(BaseModel):
@@ -8,9 +20,14 @@ class WritingDraftIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    honest_text: str | None = Field(default=None, max_length=20000)
-    misleading_text: str | None = Field(default=None, max_length=20000)
+    honest_text: AnswerText | None = None
+    misleading_text: AnswerText | None = None
     intended_critiques: list[dict[str, object]] = Field(default_factory=list, max_length=20)
+
+    @field_validator("intended_critiques")
+    @classmethod
+    def _bounded(cls, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [DraftCritique.model_validate(row).model_dump() for row in rows]
 
 
 class WritingIn(BaseModel):
@@ -18,8 +35,8 @@ class WritingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    honest_text: str = Field(min_length=1, max_length=20000)
-    misleading_text: str = Field(min_length=1, max_length=20000)
+    honest_text: AnswerText = Field(min_length=1)
+    misleading_text: AnswerText = Field(min_length=1)
     intended_critiques: list[CritiqueFields] = Field(min_length=1, max_length=20)
 
     @model_validator(mode="after")
@@ -36,5 +53,5 @@ class WritingIn(BaseModel):
 
 
 class AssignWritingIn(BaseModel):
-    writer: str = Field(min_length=1)
-    question_ids: list[int] = Field(min_length=1)
+    writer: NameStr = Field(min_length=1)
+    question_ids: list[DbId] = Field(min_length=1, max_length=10_000)

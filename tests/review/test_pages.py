@@ -65,8 +65,8 @@ def test_write_answers_then_review_them_through_the_pages(client: TestClient, db
     review_id = int(re.search(r'href="/reviews/(\d+)"', home).group(1))  # type: ignore[union-attr]
     page = client.get(f"/reviews/{review_id}").text
     assert "Labeler A" in page and "Labeler B" in page and names[0] not in page
-    tasks = re.findall(r'name="labeler" value="(\d+)"', page)
-    critiques = re.findall(r'name="valid-(\d+)"', page)
+    tasks = re.findall(r'name="labeler" value="([A-Z]+)"', page)
+    critiques = re.findall(r'name="valid-([A-Z]+\d+)"', page)
     items = [("labeler", t) for t in tasks] + [("cover-" + tasks[0], str(intended.id))]
     items += [(f"valid-{c}", "yes") for c in dict.fromkeys(critiques)]
     assert (

@@ -1,0 +1,76 @@
+"""The review as its reviewer sees it: labelers and critiques under per-review pseudonyms.
+
+The author must not learn who had model help. Task ids (created in condition order) and
+labeler critique ids never leave the server; the reviewer reads and writes "Labeler A" and
+"A1", and this module translates them to the internal ids at the edge.
+"""
+
+from sqlalchemy.orm import Session
+
+from app.core.errors import AppError
+from app.review import service
+from app.review.schemas import BlindReviewIn, CritiqueVerdict, LabelerVerdict, ReviewIn
+
+
+def public_view(view: service.ReviewView) -> dict[str, object]:
+    """The view without internal ids: what the review page and its API show."""
+    return {
+        "id": view.id,
+        "status": view.status,
+        "passage_title": view.passage_title,
+        "passage_text": view.passage_text,
+        "question": view.question,
+        "answer": view.answer,
+        "intended": view.intended,
+        "delegated": view.delegated,
+        "labelers": [
+            {
+                "key": lab.key,
+                "label": lab.label,
+                "covers": lab.covers,
+                "none": lab.none,
+                "critiques": [
+                    {
+                        "key": c.key,
+                        "text": c.text,
+                        "severity": c.severity,
+                        "category": c.category,
+                        "category_text": c.category_text,
+                        "valid": c.valid,
+                        "novel": c.novel,
+                    }
+                    for c in lab.critiques
+                ],
+            }
+            for lab in view.labelers
+        ],
+    }
+
+
+def reviewer_view(session: Session, user_id: int, review_id: int) -> dict[str, object]:
+    return public_view(service.view(session, user_id, review_id))
+
+
+def unblind(session: Session, user_id: int, review_id: int, body: BlindReviewIn) -> ReviewIn:
+    """The reviewer's verdicts keyed by internal ids; an unknown pseudonym is a 400."""
+    view = service.view(session, user_id, review_id)
+    labelers = {lab.key: lab.task_id for lab in view.labelers}
+    critiques = {c.key: c.id for lab in view.labelers for c in lab.critiques}
+    out = ReviewIn()
+    for i, v in enumerate(body.labelers):
+        if v.labeler not in labelers:
+            raise AppError(
+                f"no labeler {v.labeler!r} in this review", field=f"labelers.{i}.labeler"
+            )
+        out.labelers.append(
+            LabelerVerdict(task_id=labelers[v.labeler], covers=v.covers, none=v.none)
+        )
+    for i, c in enumerate(body.critiques):
+        if c.critique not in critiques:
+            raise AppError(
+                f"no critique {c.critique!r} in this review", field=f"critiques.{i}.critique"
+            )
+        out.critiques.append(
+            CritiqueVerdict(critique_id=critiques[c.critique], valid=c.valid, novel=c.novel)
+        )
+    return out
