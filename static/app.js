@@ -26,3 +26,21 @@ document.addEventListener("htmx:xhr:progress", (event) => {
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
   }
 });
+
+// On a phone, tables wider than the screen scroll sideways in their own box (app.css); a box
+// that scrolls needs a tab stop so the keyboard can scroll it too.
+const tabStopsForWideTables = () => {
+  document.querySelectorAll("main table").forEach((table) => {
+    const overflows = table.scrollWidth > table.clientWidth;
+    if (overflows && !table.hasAttribute("tabindex")) {
+      table.tabIndex = 0;
+      table.dataset.scrollTabStop = "";
+    } else if (!overflows && "scrollTabStop" in table.dataset) {
+      table.removeAttribute("tabindex");
+      delete table.dataset.scrollTabStop;
+    }
+  });
+};
+document.addEventListener("DOMContentLoaded", tabStopsForWideTables);
+document.addEventListener("htmx:afterSettle", tabStopsForWideTables);
+window.addEventListener("resize", tabStopsForWideTables);

@@ -40,6 +40,35 @@
     }
   });
 
+  // The passage: shown beside the work on wide screens, behind "Show the text" on narrow
+  // ones. The reveal is recorded once: the button, or the first scroll or click into the text.
+  const passage = document.getElementById("passage");
+  const passageText = document.getElementById("passage-text");
+  const showButton = document.getElementById("show-passage");
+  const wide = window.matchMedia("(min-width: 1100px)");
+  let revealed = false;
+  const recordReveal = () => {
+    if (revealed) return;
+    revealed = true;
+    htmx.ajax("POST", passage.dataset.revealUrl, { swap: "none" });
+  };
+  const showPassage = (show) => {
+    passageText.hidden = !show;
+    showButton.setAttribute("aria-expanded", String(show));
+    showButton.textContent = show ? "Hide the text" : "Show the text";
+  };
+  if (passage && passageText && showButton) {
+    const layout = () => { if (wide.matches) showPassage(true); else if (!revealed) showPassage(false); };
+    layout();
+    wide.addEventListener("change", layout);
+    showButton.addEventListener("click", () => {
+      const show = passageText.hidden;
+      showPassage(show);
+      if (show) recordReveal();
+    });
+    ["scroll", "wheel", "pointerdown", "touchstart"].forEach((t) => passageText.addEventListener(t, recordReveal, { passive: true }));
+  }
+
   // Active time: count seconds with recent input while the page is visible.
   let lastInput = Date.now();
   let lastPing = Date.now();

@@ -11,59 +11,22 @@ from app.core.deps import AdminUser, SessionDep
 from app.core.errors import AppError
 from app.core.htmx import redirect
 from app.core.templating import templates
+from app.core.validation import DbId, NameStr
 from app.experiments import assignment, design, progress
+from app.experiments import form as experiment_form
 from app.jobs import queue
 from app.models import (
     Condition,
     ExperimentLabeler,
     ExperimentQuestion,
-    Passage,
-    Question,
-    Role,
     User,
 )
 from app.review import service as reviews
 
+MAX_EXPIRY_S = 365 * 24 * 3600  # a year: longer is a typo, and overflows nothing
+
 router = APIRouter(prefix="/admin")
 api = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
-
-
-def _form_context(db: SessionDep) -> dict[str, object]:
-    labelers = db.scalars(
-        select(User)
-        .where(User.role == Role.labeler, User.is_active.is_(True))
-        .order_by(User.username)
-    ).all()
-    passages = db.scalars(select(Passage).order_by(Passage.id)).all()
-    counts = dict(db.execute(select(Question.passage_id, Question.id)).all())
-    return {
-        "labelers": labelers,
-        "passages": passages,
-        "sources": design.ALL_SOURCES,
-        "question_counts": counts,
-    }
-
-
-def _design_from_form(
-    db: SessionDep,
-    name: str,
-    sources: list[str],
-    labelers: list[str],
-    passages: list[int],
-    labelers_per_condition: int,
-    expiry_hours: float,
-) -> design.Design:
-    qids = None
-    if passages:
-        qids = list(db.scalars(select(Question.id).where(Question.passage_id.in_(passages))))
-    return design.Design(
-        name=name,
-        sources=sources,
-        labelers=labelers,
-        question_ids=qids,
-        labelers_per_condition=labelers_per_condition,
-        task_expiry_s=int(expiry_hours * 3600),
-    )
 
 
 @router.get("")
@@ -81,57 +44,65 @@ def dashboard(request: Request, db: SessionDep, admin: AdminUser) -> Response:
 
 @router.get("/experiments/new")
 def new_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
+    form = experiment_form.DesignForm()
+    context = {**experiment_form.page_context(db, form, new=True), "error": None}
+    return templates.TemplateResponse(request, "experiments/form.html", context)
+
+
+@router.get("/experiments/new/passages")
+def passages_fragment(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    form: experiment_form.FilterQueryDep,
+    page: int = 0,
+) -> Response:
+    """The passages the form's search and filter keep, one page at a time."""
+    context = experiment_form.page_context(db, form, max(page, 0))
     return templates.TemplateResponse(
-        request,
-        "experiments/form.html",
-        {**_form_context(db), "exp": None, "error": None, "chosen": {}},
+        request, "experiments/form.html", context, block_name="passages"
     )
+
+
+@router.post("/experiments/check")
+def fill_check(
+    request: Request, db: SessionDep, admin: AdminUser, form: experiment_form.DesignFormDep
+) -> Response:
+    """Before creating: can the design be filled, and if not, what to change."""
+    context = {"check": experiment_form.fill_check(db, form), "rule": form.rule}
+    return templates.TemplateResponse(request, "experiments/_fill_check.html", context)
 
 
 @router.post("/experiments")
 def create_form(
-    request: Request,
-    db: SessionDep,
-    admin: AdminUser,
-    name: Annotated[str, Form()],
-    sources: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI form default)
-    labelers: Annotated[list[str], Form()] = [],  # noqa: B006
-    passages: Annotated[list[int], Form()] = [],  # noqa: B006
-    labelers_per_condition: Annotated[int, Form()] = 1,
-    expiry_hours: Annotated[float, Form()] = 4.0,
+    request: Request, db: SessionDep, admin: AdminUser, form: experiment_form.DesignFormDep
 ) -> Response:
-    d = _design_from_form(
-        db, name, sources, labelers, passages, labelers_per_condition, expiry_hours
-    )
     try:
-        exp = design.create(db, d, created_by=admin.id)
+        exp = design.create(db, form.to_design(db), created_by=admin.id)
     except AppError as exc:
         db.rollback()
-        chosen = {"name": name, "sources": sources, "labelers": labelers, "passages": passages}
+        context = {**experiment_form.page_context(db, form), "error": exc.message}
         return templates.TemplateResponse(
-            request,
-            "experiments/form.html",
-            {**_form_context(db), "exp": None, "error": exc.message, "chosen": chosen},
-            status_code=exc.status_code,
+            request, "experiments/form.html", context, status_code=exc.status_code
         )
     return redirect(request, f"/admin/experiments/{exp.id}")
 
 
 @router.get("/experiments/{exp_id}")
-def detail(request: Request, db: SessionDep, admin: AdminUser, exp_id: int) -> Response:
+def detail(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
     return templates.TemplateResponse(
         request, "experiments/detail.html", _detail_context(db, exp_id)
     )
 
 
 @router.get("/experiments/{exp_id}/progress")
-def progress_fragment(request: Request, db: SessionDep, admin: AdminUser, exp_id: int) -> Response:
+def progress_fragment(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
     return templates.TemplateResponse(
         request, "experiments/_progress.html", _detail_context(db, exp_id)
     )
 
 
-def _detail_context(db: SessionDep, exp_id: int) -> dict[str, object]:
+def _detail_context(db: SessionDep, exp_id: DbId) -> dict[str, object]:
     exp = design.get(db, exp_id)
     pool = db.scalars(
         select(User.username)
@@ -159,26 +130,30 @@ def _detail_context(db: SessionDep, exp_id: int) -> dict[str, object]:
 
 
 @router.post("/experiments/{exp_id}/launch")
-def launch(request: Request, db: SessionDep, admin: AdminUser, exp_id: int) -> Response:
+def launch(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
     design.launch(db, exp_id)
     return redirect(request, f"/admin/experiments/{exp_id}")
 
 
 @router.post("/experiments/{exp_id}/pause")
-def pause(request: Request, db: SessionDep, admin: AdminUser, exp_id: int) -> Response:
+def pause(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
     design.set_paused(db, exp_id, True)
     return redirect(request, f"/admin/experiments/{exp_id}")
 
 
 @router.post("/experiments/{exp_id}/resume")
-def resume(request: Request, db: SessionDep, admin: AdminUser, exp_id: int) -> Response:
+def resume(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
     design.set_paused(db, exp_id, False)
     return redirect(request, f"/admin/experiments/{exp_id}")
 
 
 @router.post("/tasks/{task_id}/reassign")
 def reassign(
-    request: Request, db: SessionDep, admin: AdminUser, task_id: int, exp_id: Annotated[int, Form()]
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    task_id: DbId,
+    exp_id: Annotated[DbId, Form()],
 ) -> Response:
     assignment.reassign(db, task_id, admin.username)
     return templates.TemplateResponse(
@@ -187,12 +162,14 @@ def reassign(
 
 
 class ExperimentCreate(BaseModel):
-    name: str
-    sources: list[str] = Field(default_factory=lambda: list(design.ALL_SOURCES))
-    labelers: list[str]
-    question_ids: list[int] | None = None
-    labelers_per_condition: int = 1
-    task_expiry_s: int = 4 * 3600
+    name: NameStr
+    sources: list[NameStr] = Field(
+        default_factory=lambda: list(design.ALL_SOURCES), max_length=len(design.ALL_SOURCES)
+    )
+    labelers: list[NameStr] = Field(max_length=10_000)
+    question_ids: list[DbId] | None = Field(default=None, max_length=100_000)
+    labelers_per_condition: int = Field(default=1, ge=1, le=1000)
+    task_expiry_s: int = Field(default=4 * 3600, ge=60, le=MAX_EXPIRY_S)
 
 
 @api.post("", status_code=201)
@@ -202,13 +179,13 @@ def create_api(body: ExperimentCreate, db: SessionDep, admin: AdminUser) -> dict
 
 
 @api.post("/{exp_id}/launch")
-def launch_api(db: SessionDep, admin: AdminUser, exp_id: int) -> dict[str, object]:
+def launch_api(db: SessionDep, admin: AdminUser, exp_id: DbId) -> dict[str, object]:
     return {"id": exp_id, "tasks": design.launch(db, exp_id)}
 
 
 @api.put("/{exp_id}")
 def update_api(
-    body: ExperimentCreate, db: SessionDep, admin: AdminUser, exp_id: int
+    body: ExperimentCreate, db: SessionDep, admin: AdminUser, exp_id: DbId
 ) -> dict[str, object]:
     exp = design.update_draft(db, exp_id, design.Design(**body.model_dump()))
     return {"id": exp.id, "status": exp.status, "name": exp.name}

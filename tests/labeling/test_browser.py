@@ -1,12 +1,22 @@
 """A labeler in a real browser (Debian's Chromium driven by Playwright) against a live server."""
 
+import time
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.experiments import design
-from app.models import LabelerCritique, Rating, Task, TaskStatus
-from tests.support.browser import ARTIFACTS, log_in, needs_chromium
+from app.models import LabelerCritique, Passage, Rating, Task, TaskStatus
+from tests.support.browser import (
+    ARTIFACTS,
+    PHONE,
+    WIDE,
+    ConsoleErrors,
+    axe_violations,
+    log_in,
+    needs_chromium,
+)
 from tests.support.db import fresh
 from tests.support.experiments import corpus, labelers, store_fake_assistance
 from tests.support.live_server import live_app
@@ -25,8 +35,13 @@ def _take_task(page, base: str, want_assist: bool, db: Session) -> int:  # type:
     return task_id
 
 
-def _experiment(db: Session, sources: list[str], n_labelers: int) -> list[str]:
+def _experiment(
+    db: Session, sources: list[str], n_labelers: int, passage_text: str | None = None
+) -> list[str]:
     answers = corpus(db, passages=1)
+    if passage_text:
+        for passage in db.scalars(select(Passage)):
+            passage.text = passage_text
     store_fake_assistance(db, answers)
     names = labelers(db, n_labelers)
     exp = design.create(db, design.Design(name="browser", sources=sources, labelers=names))
@@ -51,7 +66,7 @@ def test_a_whole_assisted_task_in_the_browser(browser, db: Session) -> None:  # 
                 task_id = int(page.url.rsplit("/", 1)[1])
                 break
         assert task_id is not None
-        page.click("#passage summary")
+        page.locator("#passage-text").click()  # the first click into the text reveals it
         page.locator("h1").click()
         page.keyboard.press("Shift+Digit1")  # shortcut: use model critique 1
         page.wait_for_selector("form.critique >> nth=0")
@@ -77,6 +92,7 @@ def test_a_whole_assisted_task_in_the_browser(browser, db: Session) -> None:  # 
         page.wait_for_selector("form.critique >> nth=2")
         page.check("#rating input[value='2']")
         page.wait_for_selector("#rating >> text=saved")
+        assert axe_violations(page) == []  # with critiques in place, not just the empty page
         page.screenshot(path=str(ARTIFACTS / "task_page_assist.png"), full_page=True)
         page.click("#submit")
         page.wait_for_url(f"{base}/labeler?*")
@@ -144,3 +160,108 @@ def test_a_no_assist_task_in_the_browser(browser, db: Session) -> None:  # type:
     assert db.get(Rating, task_id).value == 6  # type: ignore[union-attr]
     rows = db.scalars(select(LabelerCritique).where(LabelerCritique.task_id == task_id)).all()
     assert [(c.text, c.severity, c.category) for c in rows] == [("Wrong name.", 3, "coherence")]
+
+
+# About the length of the paper's passages (3,800 tokens): far more than one screen.
+LONG_PASSAGE = "\n\n".join(
+    f"Paragraph {i}. " + "The keeper climbs the stair and lights the lamp. " * 12 for i in range(60)
+)
+
+
+def _revealed(db: Session, task_id: int) -> bool:
+    fresh(db)
+    return db.scalar(select(Task.passage_revealed_at).where(Task.id == task_id)) is not None
+
+
+def _wait_revealed(db: Session, task_id: int) -> None:
+    deadline = time.monotonic() + 10
+    while not _revealed(db, task_id):
+        assert time.monotonic() < deadline, "the reveal was not recorded"
+        time.sleep(0.1)
+
+
+def _open_tasks(page, base: str, names: list[str]) -> dict[bool, tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """Each labeler opens their next task; keyed by whether it shows model critiques."""
+    found = {}
+    for name in names:
+        page.context.clear_cookies()
+        log_in(page, base, name)
+        page.click("text=Next task")
+        page.wait_for_url(f"{base}/tasks/*")
+        found[page.locator("#assistance").count() > 0] = (name, int(page.url.rsplit("/", 1)[1]))
+    return found
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_wide_screens_show_the_text_and_the_work_in_two_panes(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    names = _experiment(db, ["model"], 2, passage_text=LONG_PASSAGE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with live_app() as base:
+        page = browser.new_page(viewport=WIDE)
+        errors = ConsoleErrors(page)
+        name, task_id = _open_tasks(page, base, names)[True]
+        page.context.clear_cookies()
+        log_in(page, base, name)
+        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        text, work = page.locator("#passage-text"), page.locator(".pane-work")
+        assert text.is_visible() and not page.locator("#show-passage").is_visible()
+        # Side by side: the text left, the model critiques and the labeler's work right.
+        text_box, work_box = text.bounding_box(), work.bounding_box()
+        assert text_box and work_box and text_box["x"] + text_box["width"] <= work_box["x"]
+        assert page.locator(".pane-work #assistance").is_visible()
+        # The question and the answer stay above the text; the page itself does not scroll,
+        # the text and the work do, each on its own.
+        question = page.locator(".question").bounding_box()
+        assert question and question["y"] < text_box["y"]
+        sizes = page.evaluate(
+            """[document.documentElement.scrollHeight, innerHeight,
+                document.documentElement.scrollWidth, innerWidth]"""
+        )
+        assert sizes[0] <= sizes[1] and sizes[2] <= sizes[3]
+        assert text.evaluate("e => e.scrollHeight > e.clientHeight")
+        # Seeing the top of the text is not reading it: nothing is recorded until the first
+        # scroll into it.
+        page.wait_for_timeout(300)
+        assert not _revealed(db, task_id)
+        text.hover()
+        page.mouse.wheel(0, 600)
+        _wait_revealed(db, task_id)
+        page.wait_for_function("document.getElementById('passage-text').scrollTop > 0")
+        assert page.evaluate("scrollY") == 0
+        question = page.locator(".question").bounding_box()
+        assert question and question["y"] < text_box["y"]  # still pinned above the text
+        page.screenshot(path=str(ARTIFACTS / "task_page_wide.png"))
+        assert axe_violations(page) == []
+        assert errors.take() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_phones_get_one_column_with_the_text_behind_a_button(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    names = _experiment(db, ["model"], 2, passage_text=LONG_PASSAGE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with live_app() as base:
+        page = browser.new_page(viewport=PHONE)
+        errors = ConsoleErrors(page)
+        name, task_id = _open_tasks(page, base, names)[True]
+        page.context.clear_cookies()
+        log_in(page, base, name)
+        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        assert not page.locator("#passage-text").is_visible()
+        page.mouse.wheel(0, 800)  # scrolling the page is not opening the text
+        page.wait_for_timeout(300)
+        assert not _revealed(db, task_id)
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        page.screenshot(path=str(ARTIFACTS / "task_page_phone.png"), full_page=True)
+        button = page.locator("#show-passage")
+        assert button.get_attribute("aria-expanded") == "false"
+        button.click()
+        assert page.locator("#passage-text").is_visible()
+        assert button.get_attribute("aria-expanded") == "true"
+        _wait_revealed(db, task_id)
+        # One column, in reading order: the text above the model critiques and the work.
+        text_box = page.locator("#passage-text").bounding_box()
+        work_box = page.locator("#assistance").bounding_box()
+        assert text_box and work_box and text_box["y"] + text_box["height"] <= work_box["y"]
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        assert axe_violations(page) == []
+        assert errors.take() == []

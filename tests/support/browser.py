@@ -42,3 +42,36 @@ def log_in(page, base: str, name: str, lands_on: str = "/labeler") -> None:  # t
     page.fill("input[name=password]", "password-123")
     page.click("button[type=submit]")
     page.wait_for_url(base + lands_on)
+
+
+WIDE = {"width": 1366, "height": 800}
+PHONE = {"width": 390, "height": 844}
+AXE = Path(__file__).resolve().parents[2] / "static/node_modules/axe-core/axe.min.js"
+
+
+class ConsoleErrors:
+    """Console errors and uncaught exceptions of a page (a 404 for a resource is one)."""
+
+    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
+        self.errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def take(self) -> list[str]:
+        taken, self.errors = self.errors, []
+        return taken
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core (pinned in static/package.json) run on the page as it stands."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `npm ci --prefix static`")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")["violations"]
+    return [
+        f"{v['impact']} {v['id']}: {v['help']} at "
+        + ", ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+        for v in found
+        if v["impact"] in impacts
+    ]
