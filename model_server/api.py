@@ -3,18 +3,39 @@
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from jinja2 import Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from model_server.engine_process import EngineInfo
 from model_server.protocol import GenRequest, GenResult, TokenLogprob
 from model_server.scheduler import Scheduler
-from model_server.schemas import ChatRequest, CompletionRequest
+from model_server.schemas import (
+    AssistantMessage,
+    ChatChoice,
+    ChatCompletionResponse,
+    ChatLogprobs,
+    ChatRequest,
+    ChatTokenLogprob,
+    CompletionChoice,
+    CompletionLogprobs,
+    CompletionRequest,
+    CompletionResponse,
+    EngineState,
+    Health,
+    ModelCard,
+    ModelList,
+    TopLogprob,
+    Usage,
+)
 from model_server.supervisor import EngineError, EngineSupervisor, EngineUnavailable
 
 
@@ -62,6 +83,110 @@ class ServedModel:
         return await asyncio.to_thread(self.engine.tokenize, text, add_special)
 
 
+def _served(request: Request) -> ServedModel:
+    served: ServedModel = request.app.state.served
+    return served
+
+
+Served = Annotated[ServedModel, Depends(_served)]
+router = APIRouter()
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+async def health(served: Served) -> JSONResponse:
+    status = served.engine.status
+    body = Health(status=status.state, model=served.name, engine=EngineState(**status.as_json()))  # type: ignore[arg-type]
+    return JSONResponse(body.model_dump(), status_code=200 if status.state == "ready" else 503)
+
+
+@router.get("/v1/models")
+async def models(served: Served) -> ModelList:
+    # max_model_len is known once the engine is ready: 503 until then, as vLLM, which does
+    # not listen before its engine is up.
+    return ModelList(data=[ModelCard(id=served.name, root=served.name, max_model_len=served.n_ctx)])
+
+
+@router.post("/v1/completions")
+async def completions(body: CompletionRequest, served: Served) -> CompletionResponse:
+    _check_model(served, body.model)
+    prompts = body.prompts()
+    if not prompts:
+        raise BadRequest("prompt must not be empty", "prompt")
+    requests = [
+        _gen_request(
+            served,
+            await served.tokenize(p),
+            body.max_tokens,
+            body,
+            logprobs=body.logprobs,
+            echo=body.echo,
+        )
+        for p in prompts
+    ]
+    results = list(await asyncio.gather(*(served.scheduler.submit(r) for r in requests)))
+    choices = []
+    for i, (prompt, req, res) in enumerate(zip(prompts, requests, results, strict=True)):
+        text = res.text.decode("utf-8", "replace")
+        choices.append(
+            CompletionChoice(
+                index=i,
+                text=(prompt + text) if body.echo else text,
+                logprobs=_completion_logprobs(served, req, res, body.echo)
+                if body.logprobs is not None
+                else None,
+                finish_reason=res.finish_reason,
+            )
+        )
+    return CompletionResponse(
+        id=f"cmpl-{uuid.uuid4().hex}",
+        created=int(time.time()),
+        model=served.name,
+        choices=choices,
+        usage=_usage(requests, results),
+    )
+
+
+@router.post("/v1/chat/completions")
+async def chat(body: ChatRequest, served: Served) -> ChatCompletionResponse:
+    _check_model(served, body.model)
+    if body.top_logprobs is not None and not body.logprobs:
+        raise BadRequest("top_logprobs needs logprobs=true", "top_logprobs")
+    prompt = _render_chat(served, body)
+    req = _gen_request(
+        served,
+        await served.tokenize(prompt, add_special=False),
+        body.max_completion_tokens or body.max_tokens or 256,
+        body,
+        logprobs=(body.top_logprobs or 0) if body.logprobs else None,
+    )
+    res = await served.scheduler.submit(req)
+    logprobs = None
+    if body.logprobs:
+        logprobs = ChatLogprobs(
+            content=[
+                ChatTokenLogprob(
+                    **_top(served, lp.token, lp.logprob).model_dump(),
+                    top_logprobs=[_top(served, t, v) for t, v in lp.top],
+                )
+                for lp in res.logprobs
+            ]
+        )
+    return ChatCompletionResponse(
+        id=f"chatcmpl-{uuid.uuid4().hex}",
+        created=int(time.time()),
+        model=served.name,
+        choices=[
+            ChatChoice(
+                index=0,
+                message=AssistantMessage(content=res.text.decode("utf-8", "replace")),
+                logprobs=logprobs,
+                finish_reason=res.finish_reason,
+            )
+        ],
+        usage=_usage([req], [res]),
+    )
+
+
 def build_app(engine: EngineSupervisor, served_name: str, batch_window_s: float = 0.01) -> FastAPI:
     """The HTTP API over a supervised engine process (started by the caller)."""
     served = ServedModel(
@@ -71,8 +196,16 @@ def build_app(engine: EngineSupervisor, served_name: str, batch_window_s: float 
             engine.run, max(1, engine.config.n_seq_max // 2), window_s=batch_window_s
         ),
     )
-    app = FastAPI(title="critiquelab model_server")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        served.scheduler.close()
+        engine.stop()
+
+    app = FastAPI(title="critiquelab model_server", lifespan=lifespan)
     app.state.served = served
+    app.include_router(router)
 
     @app.exception_handler(BadRequest)
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
@@ -94,136 +227,7 @@ def build_app(engine: EngineSupervisor, served_name: str, batch_window_s: float 
         loc = ".".join(str(p) for p in err["loc"] if p != "body")
         return _error(400, f"{loc}: {err['msg']}" if loc else err["msg"], loc or None)
 
-    @app.get("/health")
-    async def health() -> JSONResponse:
-        status = engine.status
-        body = {"status": status.state, "model": served.name, "engine": status.as_json()}
-        return JSONResponse(body, status_code=200 if status.state == "ready" else 503)
-
-    @app.get("/v1/models")
-    async def models() -> dict[str, Any]:
-        return {
-            "object": "list",
-            "data": [
-                {
-                    "id": served.name,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": "critiquelab",
-                    "root": served.name,
-                    "max_model_len": served.n_ctx,  # 503 until the engine is ready
-                }
-            ],
-        }
-
-    @app.post("/v1/completions")
-    async def completions(body: CompletionRequest) -> dict[str, Any]:
-        _check_model(served, body.model)
-        prompts = body.prompts()
-        if not prompts:
-            raise BadRequest("prompt must not be empty", "prompt")
-        requests = [
-            _gen_request(
-                served,
-                await served.tokenize(p),
-                body.max_tokens,
-                body,
-                logprobs=body.logprobs,
-                echo=body.echo,
-            )
-            for p in prompts
-        ]
-        results = (
-            [await served.scheduler.submit(r) for r in requests]
-            if len(requests) == 1
-            else (await _gather(served, requests))
-        )
-        choices = []
-        for i, (prompt, req, res) in enumerate(zip(prompts, requests, results, strict=True)):
-            text = res.text.decode("utf-8", "replace")
-            choices.append(
-                {
-                    "index": i,
-                    "text": (prompt + text) if body.echo else text,
-                    "logprobs": _completion_logprobs(served, req, res, body.echo)
-                    if body.logprobs is not None
-                    else None,
-                    "finish_reason": res.finish_reason,
-                    "stop_reason": None,
-                }
-            )
-        return {
-            "id": f"cmpl-{uuid.uuid4().hex}",
-            "object": "text_completion",
-            "created": int(time.time()),
-            "model": served.name,
-            "choices": choices,
-            "usage": _usage(requests, results),
-        }
-
-    @app.post("/v1/chat/completions")
-    async def chat(body: ChatRequest) -> dict[str, Any]:
-        _check_model(served, body.model)
-        prompt = _render_chat(served, body)
-        max_tokens = body.max_completion_tokens or body.max_tokens or 256
-        top = body.top_logprobs if body.logprobs else None
-        if body.top_logprobs is not None and not body.logprobs:
-            raise BadRequest("top_logprobs needs logprobs=true", "top_logprobs")
-        req = _gen_request(
-            served,
-            await served.tokenize(prompt, add_special=False),
-            max_tokens,
-            body,
-            logprobs=(top or 0) if body.logprobs else None,
-        )
-        res = await served.scheduler.submit(req)
-        content = None
-        if body.logprobs:
-            content = [
-                {
-                    "token": served.piece_text(lp.token),
-                    "logprob": lp.logprob,
-                    "bytes": list(served.piece(lp.token)),
-                    "top_logprobs": [
-                        {
-                            "token": served.piece_text(t),
-                            "logprob": v,
-                            "bytes": list(served.piece(t)),
-                        }
-                        for t, v in lp.top
-                    ],
-                }
-                for lp in res.logprobs
-            ]
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": served.name,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": res.text.decode("utf-8", "replace"),
-                    },
-                    "logprobs": {"content": content} if body.logprobs else None,
-                    "finish_reason": res.finish_reason,
-                }
-            ],
-            "usage": _usage([req], [res]),
-        }
-
-    @app.on_event("shutdown")
-    def _shutdown() -> None:
-        served.scheduler.close()
-        engine.stop()
-
     return app
-
-
-async def _gather(served: ServedModel, requests: list[GenRequest]) -> list[GenResult]:
-    return list(await asyncio.gather(*(served.scheduler.submit(r) for r in requests)))
 
 
 def _check_model(served: ServedModel, model: str | None) -> None:
@@ -261,13 +265,17 @@ def _gen_request(
     )
 
 
-def _render_chat(served: ServedModel, body: ChatRequest) -> str:
-    chat_template = served.info.chat_template
-    if not chat_template:
-        raise BadRequest("this model has no chat template; use /v1/completions", "messages")
+@lru_cache(maxsize=4)
+def _chat_template(source: str) -> Template:
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    template = env.from_string(chat_template)
-    return template.render(
+    return env.from_string(source)
+
+
+def _render_chat(served: ServedModel, body: ChatRequest) -> str:
+    source = served.info.chat_template
+    if not source:
+        raise BadRequest("this model has no chat template; use /v1/completions", "messages")
+    return _chat_template(source).render(
         messages=[m.model_dump() for m in body.messages],
         add_generation_prompt=True,
         bos_token="",
@@ -275,19 +283,23 @@ def _render_chat(served: ServedModel, body: ChatRequest) -> str:
     )
 
 
-def _usage(requests: list[GenRequest], results: list[GenResult]) -> dict[str, int]:
+def _usage(requests: list[GenRequest], results: list[GenResult]) -> Usage:
     prompt = sum(len(r.prompt_tokens) for r in requests)
     completion = sum(len(r.tokens) for r in results)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
+    return Usage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+
+
+def _top(served: ServedModel, token: int, logprob: float) -> TopLogprob:
+    return TopLogprob(
+        token=served.piece_text(token), logprob=logprob, bytes=list(served.piece(token))
+    )
 
 
 def _completion_logprobs(
     served: ServedModel, req: GenRequest, res: GenResult, echo: bool
-) -> dict[str, Any]:
+) -> CompletionLogprobs:
     tokens: list[str] = []
     token_logprobs: list[float | None] = []
     top_logprobs: list[dict[str, float] | None] = []
@@ -309,9 +321,6 @@ def _completion_logprobs(
             add(tok, plp)
     for lp in res.logprobs:
         add(lp.token, lp)
-    return {
-        "tokens": tokens,
-        "token_logprobs": token_logprobs,
-        "top_logprobs": top_logprobs,
-        "text_offset": offsets,
-    }
+    return CompletionLogprobs(
+        tokens=tokens, token_logprobs=token_logprobs, top_logprobs=top_logprobs, text_offset=offsets
+    )

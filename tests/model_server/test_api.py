@@ -205,3 +205,12 @@ def test_malformed_json_body_is_a_400(model_server: ModelServerProcess) -> None:
         model_server, "/chat/completions", {"messages": [{"role": "robot", "content": "x"}]}
     )
     assert resp.status_code == 400 and "role" in resp.json()["error"]["message"]
+
+
+def test_openapi_documents_the_response_shapes(model_server: ModelServerProcess) -> None:
+    spec = httpx.get(model_server.url.removesuffix("/v1") + "/openapi.json").json()
+    ok = spec["paths"]["/v1/completions"]["post"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/CompletionResponse")
+    assert {"CompletionResponse", "ChatCompletionResponse", "ModelList", "Health"} <= set(
+        spec["components"]["schemas"]
+    )
