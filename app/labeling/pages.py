@@ -139,8 +139,6 @@ def rate(
     task_id: DbId,
     value: Annotated[int, Form()],
 ) -> Response:
-    if not 1 <= value <= 7:
-        raise AppError("the rating is 1 to 7", field="rating")
     service.set_rating(db, user.id, task_id, value)
     return field_status(request)
 

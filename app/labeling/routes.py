@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from app.core.deps import LabelerUser, SessionDep
 from app.core.htmx import redirect
@@ -15,9 +14,18 @@ from app.core.templating import templates
 from app.core.validation import DbId, NameStr
 from app.experiments import assignment
 from app.labeling import service
-from app.labeling.schemas import CritiqueIn, RatingIn, SubmitIn
-from app.labeling.view import task_view
-from app.models import LabelerCritique, Task, TaskStatus
+from app.labeling.schemas import (
+    CritiqueIn,
+    CritiqueOut,
+    NextTaskOut,
+    RatingIn,
+    RatingOut,
+    SkipOut,
+    SubmitIn,
+    SubmitOut,
+)
+from app.labeling.view import TaskView, task_view
+from app.models import LabelerCritique
 from app.review import service as reviews
 from app.writing import service as writing
 
@@ -27,22 +35,13 @@ api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 @router.get("/labeler")
 def home(request: Request, db: SessionDep, user: LabelerUser, note: str | None = None) -> Response:
-    done = db.scalar(
-        select(func.count())
-        .select_from(Task)
-        .where(Task.labeler_id == user.id, Task.status == TaskStatus.submitted)
-    )
-    open_id = db.scalar(
-        select(Task.id)
-        .where(Task.labeler_id == user.id, Task.status == TaskStatus.assigned)
-        .limit(1)
-    )
+    mine = service.labeler_home(db, user.id)
     return templates.TemplateResponse(
         request,
         "labeling/home.html",
         {
-            "done": done,
-            "open_id": open_id,
+            "done": mine.done,
+            "open_id": mine.open_task_id,
             "note": note,
             "writing": writing.mine(db, user.id),
             "reviews": reviews.mine(db, user.id),
@@ -75,34 +74,27 @@ class SkipIn(BaseModel):
 
 
 @api.post("/next")
-def next_api(db: SessionDep, user: LabelerUser) -> dict[str, object]:
+def next_api(db: SessionDep, user: LabelerUser) -> NextTaskOut:
     result = assignment.next_task(db, user.id)
-    return {"task_id": result.task_id, "resumed": result.resumed, "reason": result.reason}
+    return NextTaskOut(task_id=result.task_id, resumed=result.resumed, reason=result.reason)
 
 
-@api.get("/{task_id}")
+@api.get("/{task_id}", response_model=TaskView)
 def get_api(db: SessionDep, user: LabelerUser, task_id: DbId) -> dict[str, object]:
     return asdict(task_view(db, user.id, task_id))
 
 
 @api.post("/{task_id}/skip")
-def skip_api(body: SkipIn, db: SessionDep, user: LabelerUser, task_id: DbId) -> dict[str, object]:
+def skip_api(body: SkipIn, db: SessionDep, user: LabelerUser, task_id: DbId) -> SkipOut:
     assignment.skip(db, user.id, task_id, body.reason)
-    return {"task_id": task_id, "status": "skipped"}
+    return SkipOut(task_id=task_id, status="skipped")
 
 
 def _critique_out(critique: LabelerCritique) -> dict[str, object]:
-    return {
-        "id": critique.id,
-        "text": critique.text,
-        "severity": critique.severity,
-        "category": critique.category,
-        "category_text": critique.category_text,
-        "assistance_critique_id": critique.assistance_critique_id,
-    }
+    return CritiqueOut.model_validate(critique, from_attributes=True).model_dump()
 
 
-@api.post("/{task_id}/critiques", status_code=201)
+@api.post("/{task_id}/critiques", status_code=201, response_model=CritiqueOut)
 def add_critique_api(
     request: Request,
     body: CritiqueIn,
@@ -123,7 +115,7 @@ def add_critique_api(
     )
 
 
-@api.put("/{task_id}/critiques/{critique_id}")
+@api.put("/{task_id}/critiques/{critique_id}", response_model=CritiqueOut)
 def update_critique_api(
     body: CritiqueIn, db: SessionDep, user: LabelerUser, task_id: DbId, critique_id: DbId
 ) -> dict[str, object]:
@@ -139,16 +131,12 @@ def delete_critique_api(
 
 
 @api.put("/{task_id}/rating")
-def rating_api(
-    body: RatingIn, db: SessionDep, user: LabelerUser, task_id: DbId
-) -> dict[str, object]:
-    return {
-        "task_id": task_id,
-        "rating": service.set_rating(db, user.id, task_id, body.value).value,
-    }
+def rating_api(body: RatingIn, db: SessionDep, user: LabelerUser, task_id: DbId) -> RatingOut:
+    rating = service.set_rating(db, user.id, task_id, body.value)
+    return RatingOut(task_id=task_id, rating=rating.value)
 
 
-@api.post("/{task_id}/submit")
+@api.post("/{task_id}/submit", response_model=SubmitOut)
 def submit_api(
     request: Request,
     body: SubmitIn,
@@ -159,11 +147,8 @@ def submit_api(
 ) -> Response:
     def submit() -> dict[str, object]:
         task = service.submit(db, user.id, task_id, body)
-        return {
-            "task_id": task.id,
-            "status": task.status,
-            "submitted_at": task.submitted_at.isoformat() if task.submitted_at else None,
-        }
+        submitted = task.submitted_at.isoformat() if task.submitted_at else None
+        return SubmitOut(task_id=task.id, status=task.status, submitted_at=submitted).model_dump()
 
     service.lock_task(db, task_id)  # before the key lookup: a concurrent retry waits here
     return run_once(db, request, user.id, idempotency_key, body, 200, submit)

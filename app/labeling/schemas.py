@@ -48,3 +48,37 @@ class SubmitIn(BaseModel):
         if value is not None and len(value) > limit:
             raise ValueError(f"a task holds at most {limit} critiques (got {len(value)})")
         return value
+
+
+# -- what the API answers --------------------------------------------------------------------
+
+
+class NextTaskOut(BaseModel):
+    task_id: int | None
+    resumed: bool
+    reason: str | None = Field(description="why there is no task, when there is none")
+
+
+class CritiqueOut(BaseModel):
+    id: int
+    text: str
+    severity: int
+    category: str
+    category_text: str | None
+    assistance_critique_id: int | None
+
+
+class SkipOut(BaseModel):
+    task_id: int
+    status: str
+
+
+class RatingOut(BaseModel):
+    task_id: int
+    rating: int
+
+
+class SubmitOut(BaseModel):
+    task_id: int
+    status: str
+    submitted_at: str | None

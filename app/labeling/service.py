@@ -3,6 +3,7 @@
 Submitting is all or nothing, and submitting twice stores the task once.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -135,7 +136,12 @@ def delete_critique(session: Session, labeler_id: int, task_id: int, critique_id
     session.flush()
 
 
+RATING_RANGE = range(1, 8)  # the paper's 1-7 Likert scale, 7 = perfect
+
+
 def set_rating(session: Session, labeler_id: int, task_id: int, value: int) -> Rating:
+    if value not in RATING_RANGE:
+        raise AppError("the rating is 1 to 7", field="rating")
     task = open_task(session, labeler_id, task_id)
     rating = session.get(Rating, task.id)
     if rating is None:
@@ -231,3 +237,24 @@ def use_assistance(
         text=item.text, severity=2, category="accuracy", assistance_critique_id=item.id
     )
     return add_critique(session, labeler_id, task_id, data)
+
+
+@dataclass(frozen=True)
+class LabelerHome:
+    done: int
+    open_task_id: int | None
+
+
+def labeler_home(session: Session, labeler_id: int) -> LabelerHome:
+    """What the labeler's home page counts: tasks submitted, and the open one if any."""
+    done = session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.labeler_id == labeler_id, Task.status == TaskStatus.submitted)
+    )
+    open_id = session.scalar(
+        select(Task.id)
+        .where(Task.labeler_id == labeler_id, Task.status == TaskStatus.assigned)
+        .limit(1)
+    )
+    return LabelerHome(done=done or 0, open_task_id=open_id)

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from app.core.deps import AdminUser, LabelerUser, SessionDep
 from app.core.errors import Invalid, form_error
@@ -14,7 +13,6 @@ from app.core.htmx import redirect
 from app.core.templating import field_status, templates
 from app.core.validation import DbId
 from app.labeling.pages import CATEGORIES
-from app.models import Passage, Question, Role, User
 from app.writing import service
 from app.writing.schemas import AssignWritingIn, WritingDraftIn, WritingIn
 
@@ -147,20 +145,16 @@ def assign_api(body: AssignWritingIn, db: SessionDep, admin: AdminUser) -> dict[
 def admin_page(
     request: Request, db: SessionDep, admin: AdminUser, note: str | None = None
 ) -> Response:
-    writers = db.scalars(
-        select(User.username)
-        .where(User.role == Role.labeler, User.is_active.is_(True))
-        .order_by(User.username)
-    ).all()
-    questions = db.execute(
-        select(Question.id, Question.text, Passage.title)
-        .join(Passage, Passage.id == Question.passage_id)
-        .order_by(Question.id)
-    ).all()
+    choices = service.assign_choices(db)
     return templates.TemplateResponse(
         request,
         "writing/admin.html",
-        {"writers": writers, "questions": questions, "tasks": service.all_tasks(db), "note": note},
+        {
+            "writers": choices.writers,
+            "questions": choices.questions,
+            "tasks": service.all_tasks(db),
+            "note": note,
+        },
     )
 
 

@@ -225,3 +225,31 @@ def all_tasks(session: Session) -> Sequence[tuple[WritingTask, str, str]]:
         .join(Question, Question.id == WritingTask.question_id)
         .order_by(WritingTask.id.desc())
     ).all()  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class QuestionChoice:
+    id: int
+    text: str
+    title: str | None  # the passage's
+
+
+@dataclass(frozen=True)
+class AssignChoices:
+    writers: Sequence[str]
+    questions: Sequence[QuestionChoice]
+
+
+def assign_choices(session: Session) -> AssignChoices:
+    """Who can be asked to write (active labelers) and about which questions."""
+    writers = session.scalars(
+        select(User.username)
+        .where(User.role == Role.labeler, User.is_active.is_(True))
+        .order_by(User.username)
+    ).all()
+    questions = session.execute(
+        select(Question.id, Question.text, Passage.title)
+        .join(Passage, Passage.id == Question.passage_id)
+        .order_by(Question.id)
+    ).all()
+    return AssignChoices(writers, [QuestionChoice(*q) for q in questions])
