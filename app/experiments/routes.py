@@ -172,20 +172,31 @@ class ExperimentCreate(BaseModel):
     task_expiry_s: int = Field(default=4 * 3600, ge=60, le=MAX_EXPIRY_S)
 
 
+class ExperimentOut(BaseModel):
+    id: int
+    status: str
+    name: str
+
+
+class LaunchedOut(BaseModel):
+    id: int
+    tasks: int = Field(description="labeling tasks created")
+
+
 @api.post("", status_code=201)
-def create_api(body: ExperimentCreate, db: SessionDep, admin: AdminUser) -> dict[str, object]:
+def create_api(body: ExperimentCreate, db: SessionDep, admin: AdminUser) -> ExperimentOut:
     exp = design.create(db, design.Design(**body.model_dump()), created_by=admin.id)
-    return {"id": exp.id, "status": exp.status}
+    return ExperimentOut(id=exp.id, status=exp.status, name=exp.name)
 
 
 @api.post("/{exp_id}/launch")
-def launch_api(db: SessionDep, admin: AdminUser, exp_id: DbId) -> dict[str, object]:
-    return {"id": exp_id, "tasks": design.launch(db, exp_id)}
+def launch_api(db: SessionDep, admin: AdminUser, exp_id: DbId) -> LaunchedOut:
+    return LaunchedOut(id=exp_id, tasks=design.launch(db, exp_id))
 
 
 @api.put("/{exp_id}")
 def update_api(
     body: ExperimentCreate, db: SessionDep, admin: AdminUser, exp_id: DbId
-) -> dict[str, object]:
+) -> ExperimentOut:
     exp = design.update_draft(db, exp_id, design.Design(**body.model_dump()))
-    return {"id": exp.id, "status": exp.status, "name": exp.name}
+    return ExperimentOut(id=exp.id, status=exp.status, name=exp.name)

@@ -9,45 +9,45 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import AppError
 from app.review import service
-from app.review.schemas import BlindReviewIn, CritiqueVerdict, LabelerVerdict, ReviewIn
+from app.review.schemas import (
+    BlindCritiqueOut,
+    BlindLabelerOut,
+    BlindReviewIn,
+    BlindReviewOut,
+    CritiqueVerdict,
+    IntendedOut,
+    LabelerVerdict,
+    ReviewIn,
+)
 
 
-def public_view(view: service.ReviewView) -> dict[str, object]:
+def public_view(view: service.ReviewView) -> BlindReviewOut:
     """The view without internal ids: what the review page and its API show."""
-    return {
-        "id": view.id,
-        "status": view.status,
-        "passage_title": view.passage_title,
-        "passage_text": view.passage_text,
-        "question": view.question,
-        "answer": view.answer,
-        "intended": view.intended,
-        "delegated": view.delegated,
-        "labelers": [
-            {
-                "key": lab.key,
-                "label": lab.label,
-                "covers": lab.covers,
-                "none": lab.none,
-                "critiques": [
-                    {
-                        "key": c.key,
-                        "text": c.text,
-                        "severity": c.severity,
-                        "category": c.category,
-                        "category_text": c.category_text,
-                        "valid": c.valid,
-                        "novel": c.novel,
-                    }
-                    for c in lab.critiques
+    return BlindReviewOut(
+        id=view.id,
+        status=view.status,
+        passage_title=view.passage_title,
+        passage_text=view.passage_text,
+        question=view.question,
+        answer=view.answer,
+        intended=[IntendedOut.model_validate(ic) for ic in view.intended],
+        delegated=view.delegated,
+        labelers=[
+            BlindLabelerOut(
+                key=lab.key,
+                label=lab.label,
+                covers=lab.covers,
+                none=lab.none,
+                critiques=[
+                    BlindCritiqueOut.model_validate(c, from_attributes=True) for c in lab.critiques
                 ],
-            }
+            )
             for lab in view.labelers
         ],
-    }
+    )
 
 
-def reviewer_view(session: Session, user_id: int, review_id: int) -> dict[str, object]:
+def reviewer_view(session: Session, user_id: int, review_id: int) -> BlindReviewOut:
     return public_view(service.view(session, user_id, review_id))
 
 

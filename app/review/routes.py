@@ -14,7 +14,11 @@ from app.review.schemas import (
     BlindCritiqueVerdict,
     BlindLabelerVerdict,
     BlindReviewIn,
+    BlindReviewOut,
+    DelegatedOut,
     DelegateIn,
+    DraftSavedOut,
+    ReviewStatusOut,
 )
 
 router = APIRouter()
@@ -95,33 +99,33 @@ def submit_page(
 
 
 @api.get("/{review_id}")
-def get_api(db: SessionDep, user: CurrentUser, review_id: int) -> dict[str, object]:
+def get_api(db: SessionDep, user: CurrentUser, review_id: int) -> BlindReviewOut:
     return blinding.reviewer_view(db, user.id, review_id)
 
 
 @api.put("/{review_id}/draft")
 def draft_api(
     body: BlindReviewIn, db: SessionDep, user: CurrentUser, review_id: int
-) -> dict[str, object]:
+) -> DraftSavedOut:
     service.save_draft(db, user.id, review_id, blinding.unblind(db, user.id, review_id, body))
-    return {"review_id": review_id, "saved": True}
+    return DraftSavedOut(review_id=review_id, saved=True)
 
 
 @api.post("/{review_id}/submit")
 def submit_api(
     db: SessionDep, user: CurrentUser, review_id: int, body: BlindReviewIn | None = None
-) -> dict[str, object]:
+) -> ReviewStatusOut:
     internal = blinding.unblind(db, user.id, review_id, body) if body is not None else None
     review = service.submit(db, user.id, review_id, internal)
-    return {"review_id": review.id, "status": review.status}
+    return ReviewStatusOut(review_id=review.id, status=review.status)
 
 
 @api.post("/{review_id}/delegate")
 def delegate_api(
     body: DelegateIn, db: SessionDep, admin: AdminUser, review_id: int
-) -> dict[str, object]:
+) -> DelegatedOut:
     service.delegate(db, review_id, body.reviewer, body.author_permission)
-    return {"review_id": review_id, "reviewer": body.reviewer}
+    return DelegatedOut(review_id=review_id, reviewer=body.reviewer)
 
 
 @router.get("/admin/reviews")

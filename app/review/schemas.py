@@ -58,3 +58,59 @@ class BlindReviewIn(BaseModel):
 
     labelers: list[BlindLabelerVerdict] = Field(default_factory=list, max_length=1000)
     critiques: list[BlindCritiqueVerdict] = Field(default_factory=list, max_length=10_000)
+
+
+# What the reviewer reads: the response model has no field for a task or labeler critique
+# id, so none can leak through the API even by mistake.
+
+
+class IntendedOut(BaseModel):
+    id: int
+    text: str
+    severity: int
+    category: str
+
+
+class BlindCritiqueOut(BaseModel):
+    key: str
+    text: str
+    severity: int
+    category: str
+    category_text: str | None
+    valid: bool | None
+    novel: bool | None
+
+
+class BlindLabelerOut(BaseModel):
+    key: str
+    label: str
+    covers: list[int]
+    none: bool
+    critiques: list[BlindCritiqueOut]
+
+
+class BlindReviewOut(BaseModel):
+    id: int
+    status: str
+    passage_title: str | None
+    passage_text: str
+    question: str
+    answer: str
+    intended: list[IntendedOut]
+    delegated: bool
+    labelers: list[BlindLabelerOut]
+
+
+class DraftSavedOut(BaseModel):
+    review_id: int
+    saved: bool
+
+
+class ReviewStatusOut(BaseModel):
+    review_id: int
+    status: str
+
+
+class DelegatedOut(BaseModel):
+    review_id: int
+    reviewer: str

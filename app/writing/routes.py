@@ -14,7 +14,14 @@ from app.core.templating import field_status, templates
 from app.core.validation import DbId
 from app.labeling.pages import CATEGORIES
 from app.writing import service
-from app.writing.schemas import AssignWritingIn, WritingDraftIn, WritingIn
+from app.writing.schemas import (
+    AssignWritingIn,
+    WritingAssignedOut,
+    WritingDraftIn,
+    WritingDraftSavedOut,
+    WritingIn,
+    WritingSubmitOut,
+)
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/writing", tags=["writing"])
@@ -109,7 +116,7 @@ def submit_page(
     return redirect(request, "/labeler?note=Answers submitted. Thank you!")
 
 
-@api.get("/{task_id}")
+@api.get("/{task_id}", response_model=service.WritingView)
 def get_api(db: SessionDep, user: LabelerUser, task_id: DbId) -> dict[str, object]:
     return asdict(service.view(db, user.id, task_id))
 
@@ -117,28 +124,28 @@ def get_api(db: SessionDep, user: LabelerUser, task_id: DbId) -> dict[str, objec
 @api.put("/{task_id}/draft")
 def draft_api(
     body: WritingDraftIn, db: SessionDep, user: LabelerUser, task_id: DbId
-) -> dict[str, object]:
+) -> WritingDraftSavedOut:
     service.save_draft(db, user.id, task_id, body)
-    return {"task_id": task_id, "saved": True}
+    return WritingDraftSavedOut(task_id=task_id, saved=True)
 
 
 @api.post("/{task_id}/submit")
 def submit_api(
     db: SessionDep, user: LabelerUser, task_id: DbId, body: WritingIn | None = None
-) -> dict[str, object]:
+) -> WritingSubmitOut:
     task = service.submit(db, user.id, task_id, body)
-    return {
-        "task_id": task.id,
-        "status": task.status,
-        "honest_answer_id": task.honest_answer_id,
-        "misleading_answer_id": task.misleading_answer_id,
-    }
+    return WritingSubmitOut(
+        task_id=task.id,
+        status=task.status,
+        honest_answer_id=task.honest_answer_id,
+        misleading_answer_id=task.misleading_answer_id,
+    )
 
 
 @api.post("", status_code=201)
-def assign_api(body: AssignWritingIn, db: SessionDep, admin: AdminUser) -> dict[str, object]:
+def assign_api(body: AssignWritingIn, db: SessionDep, admin: AdminUser) -> WritingAssignedOut:
     tasks = service.assign(db, body.writer, body.question_ids, admin.id)
-    return {"task_ids": [t.id for t in tasks]}
+    return WritingAssignedOut(task_ids=[t.id for t in tasks])
 
 
 @router.get("/admin/writing")

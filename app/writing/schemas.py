@@ -55,3 +55,22 @@ class WritingIn(BaseModel):
 class AssignWritingIn(BaseModel):
     writer: NameStr = Field(min_length=1)
     question_ids: list[DbId] = Field(min_length=1, max_length=10_000)
+
+
+# -- what the API answers --------------------------------------------------------------------
+
+
+class WritingDraftSavedOut(BaseModel):
+    task_id: int
+    saved: bool
+
+
+class WritingSubmitOut(BaseModel):
+    task_id: int
+    status: str
+    honest_answer_id: int | None
+    misleading_answer_id: int | None
+
+
+class WritingAssignedOut(BaseModel):
+    task_ids: list[int]
