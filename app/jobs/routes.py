@@ -1,9 +1,11 @@
 """The admin's view of background jobs and the model backend; the fragment refreshes itself."""
 
 import asyncio
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from app.assist.jobs import model_client
@@ -17,13 +19,29 @@ from app.jobs import queue
 router = APIRouter(prefix="/admin/jobs")
 
 
+# The status fragment polls every few seconds from every open admin tab: one probe serves
+# them all for a while, so an open page never holds the backend or a worker thread.
+_HEALTH_TTL_S = 5.0
+_last_health: tuple[str, float, tuple[bool, str]] | None = None
+
+
 async def model_health() -> tuple[bool, str]:
-    timeout_s = get_settings().model_health_timeout_s
+    global _last_health
+    settings = get_settings()
+    if (
+        _last_health
+        and _last_health[0] == settings.model_url
+        and time.monotonic() - _last_health[1] < _HEALTH_TTL_S
+    ):
+        return _last_health[2]
+    timeout_s = settings.model_health_timeout_s
     async with model_client() as client:
         try:
-            return await asyncio.wait_for(client.health(timeout_s), timeout=2 * timeout_s + 1)
+            result = await asyncio.wait_for(client.health(timeout_s), timeout=2 * timeout_s + 1)
         except TimeoutError:
-            return False, f"no answer within {2 * timeout_s + 1:g} s"
+            result = (False, f"no answer within {2 * timeout_s + 1:g} s")
+    _last_health = (settings.model_url, time.monotonic(), result)
+    return result
 
 
 def _context(db: SessionDep) -> dict[str, object]:
@@ -37,20 +55,23 @@ def _context(db: SessionDep) -> dict[str, object]:
     }
 
 
-@router.get("")
-async def jobs_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
+async def _render(request: Request, db: SessionDep, template: str) -> Response:
+    # The queries are blocking: they run in the threadpool, not on the event loop.
+    context = await run_in_threadpool(_context, db)
     ok, message = await model_health()
     return templates.TemplateResponse(
-        request, "jobs/jobs.html", {**_context(db), "model_ok": ok, "model_message": message}
+        request, template, {**context, "model_ok": ok, "model_message": message}
     )
+
+
+@router.get("")
+async def jobs_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
+    return await _render(request, db, "jobs/jobs.html")
 
 
 @router.get("/status")
 async def jobs_status(request: Request, db: SessionDep, admin: AdminUser) -> Response:
-    ok, message = await model_health()
-    return templates.TemplateResponse(
-        request, "jobs/_status.html", {**_context(db), "model_ok": ok, "model_message": message}
-    )
+    return await _render(request, db, "jobs/_status.html")
 
 
 @router.post("/generate")
