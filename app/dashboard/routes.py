@@ -1,15 +1,37 @@
-"""The researcher's landing page (the admin's is in experiments, the labeler's in labeling)."""
+"""Landing pages that gather several domains: the labeler's (tasks, answers to write,
+reviews) and the researcher's. The admin's is in experiments."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.core.deps import ResearcherUser, SessionDep
+from app.core.deps import LabelerUser, ResearcherUser, SessionDep
 from app.core.templating import templates
 from app.corpus.stats import entity_counts
 from app.experiments import progress
 from app.export.records import SCHEMA_VERSION
+from app.labeling import service as labeling
+from app.review import service as reviews
+from app.writing import service as writing
 
 router = APIRouter()
+
+
+@router.get("/labeler")
+def labeler_home(
+    request: Request, db: SessionDep, user: LabelerUser, note: str | None = None
+) -> Response:
+    mine = labeling.labeler_home(db, user.id)
+    return templates.TemplateResponse(
+        request,
+        "dashboard/labeler.html",
+        {
+            "done": mine.done,
+            "open_id": mine.open_task_id,
+            "note": note,
+            "writing": writing.mine(db, user.id),
+            "reviews": reviews.mine(db, user.id),
+        },
+    )
 
 
 @router.get("/research")

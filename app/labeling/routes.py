@@ -1,4 +1,5 @@
-"""The labeler's loop: home, next task, the task, skip (pages and JSON API)."""
+"""The labeler's loop: next task, the task, skip (pages and JSON API). The labeler's home
+page, which also lists writing and reviews, is in app/dashboard."""
 
 from dataclasses import asdict
 from typing import Annotated
@@ -10,7 +11,6 @@ from pydantic import BaseModel, Field
 from app.core.deps import LabelerUser, SessionDep
 from app.core.htmx import redirect
 from app.core.idempotency import IdempotencyKey, run_once
-from app.core.templating import templates
 from app.core.validation import DbId, NameStr
 from app.experiments import assignment
 from app.labeling import service
@@ -26,27 +26,9 @@ from app.labeling.schemas import (
 )
 from app.labeling.view import TaskView, task_view
 from app.models import LabelerCritique
-from app.review import service as reviews
-from app.writing import service as writing
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
-
-
-@router.get("/labeler")
-def home(request: Request, db: SessionDep, user: LabelerUser, note: str | None = None) -> Response:
-    mine = service.labeler_home(db, user.id)
-    return templates.TemplateResponse(
-        request,
-        "labeling/home.html",
-        {
-            "done": mine.done,
-            "open_id": mine.open_task_id,
-            "note": note,
-            "writing": writing.mine(db, user.id),
-            "reviews": reviews.mine(db, user.id),
-        },
-    )
 
 
 @router.post("/labeler/next")
