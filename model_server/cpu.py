@@ -16,7 +16,7 @@ def cpu_summary() -> str:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return platform.processor() or platform.machine()
-    model, flags = platform.machine(), set()
+    model, flags = platform.machine(), set[str]()
     for line in text.splitlines():
         key, _, value = line.partition(":")
         key = key.strip().lower()

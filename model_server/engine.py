@@ -207,7 +207,7 @@ class Engine:
 
         results: list[GenResult] = []
         for i, r in enumerate(group):
-            prompt_lp = None
+            prompt_lp: list[TokenLogprob | None] | None = None
             if r.needs_prompt_logits:
                 prompt_lp = [None]
                 for k in range(1, len(r.prompt_tokens)):

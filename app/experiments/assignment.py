@@ -164,7 +164,7 @@ def next_task(session: Session, labeler_id: int) -> NextTask:
             reason="no tasks left for you: you have seen every remaining passage, or all are done",
         )
 
-    served = dict(
+    served: dict[int, int] = dict(
         session.execute(
             select(Task.condition_id, func.count())
             .where(
@@ -172,7 +172,9 @@ def next_task(session: Session, labeler_id: int) -> NextTask:
                 Task.status.in_([TaskStatus.assigned, TaskStatus.submitted]),
             )
             .group_by(Task.condition_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     by_exp = {e.id: e for e in experiments}
     ranked = sorted(

@@ -66,13 +66,15 @@ def labeler_work(session: Session, exp_id: int) -> list[LabelerWork]:
             durations[labeler_id].append((submitted - (opened or assigned)).total_seconds())
         elif status == TaskStatus.assigned:
             open_counts[labeler_id] += 1
-    skipped = dict(
+    skipped: dict[int, int] = dict(
         session.execute(
             select(TaskRelease.labeler_id, func.count())
             .join(Task, Task.id == TaskRelease.task_id)
             .where(Task.experiment_id == exp_id, TaskRelease.kind == "skipped")
             .group_by(TaskRelease.labeler_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return [
         LabelerWork(

@@ -12,9 +12,9 @@ down (the job is released, see `release`), costs the job no attempt.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.settings import get_settings
@@ -88,12 +88,14 @@ def claim(session: Session, worker: str, kinds: Sequence[str] | None = None) -> 
             if job is None:
                 return None
             previous = (job.status, job.locked_by)
-            taken = session.execute(
-                update(Job)
-                .where(Job.id == job.id, claimable)
-                .values(status=JobStatus.running, locked_by=worker, locked_at=at)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            taken = _changed(
+                session.execute(
+                    update(Job)
+                    .where(Job.id == job.id, claimable)
+                    .values(status=JobStatus.running, locked_by=worker, locked_at=at)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             if taken:
                 session.refresh(job)
                 break
@@ -114,12 +116,14 @@ def claim(session: Session, worker: str, kinds: Sequence[str] | None = None) -> 
 def heartbeat(session: Session, job_id: int, worker: str) -> bool:
     """Renew the lease; False when the job is no longer this worker's (its lease ran out and
     another worker took it)."""
-    renewed = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.running, Job.locked_by == worker)
-        .values(locked_at=now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    renewed = _changed(
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.running, Job.locked_by == worker)
+            .values(locked_at=now())
+            .execution_options(synchronize_session=False)
+        )
+    )
     return bool(renewed)
 
 
@@ -182,12 +186,14 @@ def _waiting_for_backend() -> Any:
 
 def backend_is_back(session: Session) -> int:
     """The model backend answers again: jobs that waited for it may run now."""
-    return session.execute(
-        update(Job)
-        .where(_waiting_for_backend())
-        .values(run_after=now(), last_error=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return _changed(
+        session.execute(
+            update(Job)
+            .where(_waiting_for_backend())
+            .values(run_after=now(), last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -231,3 +237,8 @@ def retry_now(session: Session, job_id: int) -> None:
         .where(Job.id == job_id, Job.status != JobStatus.running)
         .values(status=JobStatus.queued, run_after=now(), attempts=0)
     )
+
+
+def _changed(result: Result[Any]) -> int:
+    """Rows an UPDATE changed (its result is a CursorResult, which the types don't say)."""
+    return int(cast(CursorResult[Any], result).rowcount)

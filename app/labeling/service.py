@@ -16,6 +16,7 @@ from app.labeling.edits import edit_distance
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.models import (
     AssistanceCritique,
+    Category,
     Experiment,
     ExperimentStatus,
     LabelerCritique,
@@ -234,7 +235,7 @@ def use_assistance(
     if item is None:
         raise NotFound(f"no model critique {assistance_critique_id}")
     data = CritiqueIn(
-        text=item.text, severity=2, category="accuracy", assistance_critique_id=item.id
+        text=item.text, severity=2, category=Category.accuracy, assistance_critique_id=item.id
     )
     return add_critique(session, labeler_id, task_id, data)
 
