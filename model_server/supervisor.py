@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from multiprocessing import connection as mp_connection
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from model_server import engine_process
 from model_server.cpu import cpu_summary
@@ -227,34 +228,24 @@ class EngineSupervisor:
 
     def run(self, requests: list[GenRequest]) -> list[GenResult]:
         """One batch through the engine (called from the scheduler thread only)."""
-        self._check_ready()
-        with self._work_lock:
-            proc, conn = self._proc, self._work
-            assert proc is not None and conn is not None
-            try:
-                conn.send(("run", requests))
-                while not conn.poll(0.1):
-                    if not proc.is_alive():
-                        break
-                kind, payload = conn.recv()
-            except (EOFError, OSError, ValueError):
-                cause = f"the engine process {self._exit(proc)}"
-                self._crashed(cause)
-                raise EngineUnavailable(f"{cause}; it is restarting") from None
-        if kind == "error":
-            raise EngineError(str(payload))
+        results = self._call(self._work_lock, "work", ("run", requests))
         self.status.crashes_in_a_row = 0
-        return list(payload)
+        return list(results)
 
     def tokenize(self, text: str, add_special: bool = True) -> list[int]:
         """Token ids from the engine's vocabulary (any thread)."""
+        return list(self._call(self._token_lock, "tokens", (text, add_special)))
+
+    def _call(self, lock: threading.Lock, pipe: str, message: object) -> Any:
+        """Send one message on a pipe and wait for its answer while watching the process:
+        a dead engine is a 503 (and a restart), an engine error a 500."""
         self._check_ready()
-        with self._token_lock:
-            proc, conn = self._proc, self._tokens
+        with lock:
+            proc, conn = self._proc, self._work if pipe == "work" else self._tokens
             if proc is None or conn is None:
                 raise EngineUnavailable(f"the model engine is {self.status.state}")
             try:
-                conn.send((text, add_special))
+                conn.send(message)
                 while not conn.poll(0.1):
                     if not proc.is_alive():
                         break
@@ -265,7 +256,7 @@ class EngineSupervisor:
                 raise EngineUnavailable(f"{cause}; it is restarting") from None
         if kind == "error":
             raise EngineError(str(payload))
-        return list(payload)
+        return payload
 
 
 def _exit_text(code: int | None) -> str:
