@@ -3,14 +3,16 @@
     .venv/bin/python bench/export.py --sizes 10000,100000,1000000
 
 Bulk-inserts submitted tasks (3 critiques and a rating each) into a throwaway PostgreSQL 15,
-then runs `critiquelab export` in a child process per size and reports rows/s (labeler
-critiques exported per second) and the child's peak RSS.
+then, per size, runs child processes one after the other: the export loop alone through the
+Python record builder that every database can use (the previous PostgreSQL path, today's
+SQLite one: the baseline) and through the PostgreSQL-built lines, then `critiquelab export`
+(JSONL) and `critiquelab export -o FILE.parquet` with their start-up. Reports rows/s
+(labeler critiques exported per second) and each child's peak RSS.
 """
 
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -81,6 +83,33 @@ def grow_to(url: str, critiques: int, have: int) -> None:
             )
 
 
+# A child that times only the export loop (the CLI's imports cost about 1 s on their own:
+# app.core.database imports FastAPI), printing the seconds.
+IN_PROCESS = """
+import sys, time
+from app.core.database import session_scope
+from app.export.service import export_chunks, python_lines
+chunks = export_chunks if sys.argv[2] == "postgres" else python_lines
+with session_scope(writes=False) as s, open(sys.argv[1], "wb") as fh:
+    t0 = time.perf_counter()
+    for chunk in chunks(s):
+        fh.write(chunk)
+    print(time.perf_counter() - t0)
+"""
+
+
+def _run(cmd: list[str]) -> tuple[float, float, str]:
+    """Seconds, peak RSS (MB) and stdout of one child."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=dict(os.environ), stdout=subprocess.PIPE)
+    stdout = proc.stdout.read().decode() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    if status != 0:
+        raise SystemExit(f"{cmd} failed ({status})")
+    return elapsed, usage.ru_maxrss / 1024, stdout
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
@@ -103,33 +132,28 @@ def main() -> None:
             built = time.perf_counter() - t0
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "export.jsonl"
-                before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                t0 = time.perf_counter()
-                subprocess.run(
-                    [cli, "export", "-o", str(out)],
-                    check=True,
-                    env=dict(os.environ),
-                    capture_output=True,
+                runs = {
+                    "python_loop": [sys.executable, "-c", IN_PROCESS, str(out), "python"],
+                    "postgres_loop": [sys.executable, "-c", IN_PROCESS, str(out), "postgres"],
+                    "cli_jsonl": [cli, "export", "-o", str(out)],
+                    "cli_parquet": [cli, "export", "-o", str(Path(tmp) / "export.parquet")],
+                }
+                result: dict[str, object] = {"labeler_critiques": size, "insert_s": round(built, 1)}
+                for name, cmd in runs.items():
+                    elapsed, rss, stdout = _run(cmd)
+                    if name.endswith("_loop"):  # the loop alone, without start-up
+                        elapsed = float(stdout.strip())
+                    result[f"{name}_s"] = round(elapsed, 2)
+                    result[f"{name}_rows_per_s"] = round(size / elapsed)
+                    result[f"{name}_peak_rss_mb"] = round(rss, 1)
+                    if name == "cli_jsonl":
+                        result["tasks"] = sum(1 for _ in out.open("rb"))
+                        result["file_mb"] = round(out.stat().st_size / 1e6, 1)
+                result["speedup"] = round(
+                    float(result["baseline_python_s"]) / float(result["cli_jsonl_s"]),
+                    2,  # type: ignore[arg-type]
                 )
-                elapsed = time.perf_counter() - t0
-                peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                lines = sum(1 for _ in out.open())
-                size_mb = out.stat().st_size / 1e6
-            print(
-                json.dumps(
-                    {
-                        "labeler_critiques": size,
-                        "tasks": lines,
-                        "insert_s": round(built, 1),
-                        "export_s": round(elapsed, 2),
-                        "critique_rows_per_s": round(size / elapsed),
-                        "file_mb": round(size_mb, 1),
-                        "peak_rss_mb": round(peak_kib / 1024, 1),
-                        "peak_rss_grew": peak_kib > before,
-                    }
-                ),
-                flush=True,
-            )
+            print(json.dumps(result), flush=True)
     finally:
         pg.stop()
 

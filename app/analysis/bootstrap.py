@@ -35,11 +35,40 @@ class PassageSums:
         self._passages: dict[int, int] = {}
         self._num: dict[Key, dict[int, float]] = defaultdict(lambda: defaultdict(float))
         self._den: dict[Key, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        # Whole columns at once: (passage indexes, numerators, denominators or None for 1s).
+        self._rows: dict[Key, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+
+    def passage_index(self, passage_id: int) -> int:
+        """The passage's row in the sums (passages are numbered as first seen)."""
+        return self._passages.setdefault(passage_id, len(self._passages))
 
     def add(self, key: Key, passage_id: int, num: float, den: float = 1.0) -> None:
-        p = self._passages.setdefault(passage_id, len(self._passages))
+        p = self.passage_index(passage_id)
         self._num[key][p] += num
         self._den[key][p] += den
+
+    def add_rows(
+        self, key: Key, passages: np.ndarray, num: np.ndarray, den: np.ndarray | None = None
+    ) -> None:
+        """Many adds at once (passage indexes from passage_index); once per key, and never
+        beside add() for the same key. Nothing is recorded for no rows, as for no adds."""
+        if len(passages) == 0:
+            return
+        assert key not in self._rows and key not in self._num
+        self._rows[key] = (passages, num, den)
+
+    def _column(self, key: Key, n_p: int) -> tuple[np.ndarray, np.ndarray]:
+        if key in self._rows:
+            # bincount adds in row order, so each sum is exactly the one-by-one sum.
+            p, num, den = self._rows[key]
+            d = np.bincount(p, minlength=n_p) if den is None else np.bincount(p, den, n_p)
+            return np.bincount(p, num, n_p), d.astype(float)
+        num_col, den_col = np.zeros(n_p), np.zeros(n_p)
+        for p, v in self._num[key].items():
+            num_col[p] = v
+        for p, v in self._den[key].items():
+            den_col[p] = v
+        return num_col, den_col
 
     @property
     def n_passages(self) -> int:
@@ -49,21 +78,15 @@ class PassageSums:
         self, seed: int, samples: int, ratios: dict[Key, tuple[Key, Key]] | None = None
     ) -> dict[Key, Estimate]:
         """Every key's ratio; `ratios` adds derived keys = estimate(a) / estimate(b)."""
-        keys = sorted(self._num)
+        keys = sorted({*self._num, *self._rows})
         n_p = self.n_passages
         if n_p == 0:
             return {}
         num = np.zeros((n_p, len(keys)))
         den = np.zeros((n_p, len(keys)))
         for j, key in enumerate(keys):
-            for p, v in self._num[key].items():
-                num[p, j] = v
-            for p, v in self._den[key].items():
-                den[p, j] = v
-        rng = np.random.default_rng(seed)
-        # Each row: how often each passage is drawn in one bootstrap sample.
-        weights = rng.multinomial(n_p, np.full(n_p, 1.0 / n_p), size=samples).astype(float)
-        boot_num, boot_den = weights @ num, weights @ den
+            num[:, j], den[:, j] = self._column(key, n_p)
+        boot_num, boot_den = _resampled_sums(num, den, seed, samples)
         with np.errstate(divide="ignore", invalid="ignore"):
             boot = np.where(boot_den > 0, boot_num / boot_den, np.nan)
         total_num, total_den = num.sum(axis=0), den.sum(axis=0)
@@ -83,6 +106,27 @@ class PassageSums:
                 d = draws[a] / draws[b]
             out[key] = Estimate(point[a] / point[b], _sd(d), out[b].n)  # type: ignore[operator]
         return out
+
+
+def _resampled_sums(
+    num: np.ndarray, den: np.ndarray, seed: int, samples: int, block: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of num and den over `samples` bootstrap draws of the passages (rows).
+
+    Each draw is a row of multinomial counts (how often each passage is drawn). Draws are
+    made `block` rows at a time: the generator gives the same rows as one call for all, and
+    memory stays at block x passages.
+    """
+    n_p = num.shape[0]
+    rng = np.random.default_rng(seed)
+    probs = np.full(n_p, 1.0 / n_p)
+    boot_num = np.empty((samples, num.shape[1]))
+    boot_den = np.empty((samples, den.shape[1]))
+    for start in range(0, samples, block):
+        stop = min(start + block, samples)
+        weights = rng.multinomial(n_p, probs, size=stop - start).astype(float)
+        boot_num[start:stop], boot_den[start:stop] = weights @ num, weights @ den
+    return boot_num, boot_den
 
 
 def _sd(draws: np.ndarray) -> float | None:

@@ -1,8 +1,11 @@
 """What each export record adds to the report's numbers (paper figures 1, 2, 15, 16, sec. 3.3.1)."""
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from app.analysis.bootstrap import PassageSums
 
@@ -96,62 +99,140 @@ class Tally:
     reviewed_tasks: int = 0
 
 
+class _Columns:
+    """A few numbers per record, appended in record order; summed per passage by numpy."""
+
+    NAMES = (
+        "passage", "condition", "assist", "critiques", "used", "duration", "rating",
+        "edited", "reviewed", "intended", "covered", "judged", "valid", "valid_novel",
+        *(f"severity_{s}" for s in SEVERITIES),
+        *(f"category_{c}" for c in CATEGORIES),
+        *(f"rank_{r}" for r in RANKS),
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.values = array("d")  # 8 bytes a number: ~270 bytes a record, no Python objects
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        table = np.frombuffer(self.values, dtype=float).reshape(-1, len(self.NAMES))
+        return {name: table[:, j] for j, name in enumerate(self.NAMES)}
+
+
 def tally(records: Iterable[dict[str, Any]], progress: Any = None) -> Tally:
-    """One pass over the records; `progress(n)` is called every 1,000 records."""
+    """One pass over the records; `progress(n)` is called every 1,000 records.
+
+    Each record becomes one row of numbers; the per-passage sums of every (metric, group)
+    are then `np.bincount`s over those rows, which add in record order, so the sums are
+    exactly those of adding record by record.
+    """
     t = Tally()
-    add = t.sums.add
+    passages = t.sums.passage_index
+    conditions: dict[str, int] = {}
+    cols = _Columns()
+    append = cols.values.extend
+    sev_index = {s: i for i, s in enumerate(SEVERITIES)}
+    cat_index = {c: i for i, c in enumerate(CATEGORIES)}
+    nan = float("nan")
     for rec in records:
         t.tasks += 1
         if progress is not None and t.tasks % 1000 == 0:
             progress(t.tasks)
         t.experiments.add(rec["experiment_id"])
         t.schema_versions.add(rec["schema_version"])
-        p, cond = rec["passage_id"], rec["condition"]
-        arm = "assist" if rec["assist"] else "no_assist"
         critiques = rec["critiques"]
-        used = [c for c in critiques if c["used_assistance_id"] is not None]
-        add(("critiques_per_answer", cond), p, len(critiques))
-        add(("critiques_per_answer_by_arm", arm), p, len(critiques))
-        add(("used_assistance_per_answer", cond), p, len(used))
-        add(("written_per_answer", cond), p, len(critiques) - len(used))
-        for s in SEVERITIES:
-            add((f"severity_{s}_per_answer", cond), p, sum(c["severity"] == s for c in critiques))
-        for cat in CATEGORIES:
-            add(
-                (f"category_{cat}_per_answer", cond),
-                p,
-                sum(c["category"] == cat for c in critiques),
-            )
-        duration = rec["timing"]["duration_s"]
-        if duration is not None:
-            add(("minutes_per_task", cond), p, duration / 60.0)
-        add(("fraction_with_critique", cond), p, 1.0 if critiques else 0.0)
-        add(("mean_rating", cond), p, rec["rating"])
-        if used:
-            ranks = {a["id"]: a["rank"] for a in rec["assistance"]}
-            add(("used_edited", "all"), p, sum(bool(c["edited"]) for c in used), len(used))
-            for r in RANKS:
-                add(
-                    ("used_rank_share", str(r)),
-                    p,
-                    sum(ranks.get(c["used_assistance_id"]) == r for c in used),
-                    len(used),
-                )
+        severities = [0] * len(SEVERITIES)
+        categories = [0] * len(CATEGORIES)
+        ranks_used = [0] * len(RANKS)
+        used = edited = 0
+        rank_of: dict[int, int] | None = None
+        for c in critiques:
+            s = sev_index.get(c["severity"])
+            if s is not None:
+                severities[s] += 1
+            k = cat_index.get(c["category"])
+            if k is not None:
+                categories[k] += 1
+            if c["used_assistance_id"] is not None:
+                used += 1
+                edited += bool(c["edited"])
+                if rank_of is None:
+                    rank_of = {a["id"]: a["rank"] for a in rec["assistance"]}
+                r = rank_of.get(c["used_assistance_id"])
+                if r in RANKS:
+                    ranks_used[r - 1] += 1
         review = rec.get("review")
+        intended = covered = judged = valid = valid_novel = 0
         if review is not None:
             t.reviewed_tasks += 1
-            intended = rec["intended_critiques"]
-            if intended:
-                add(
-                    ("intended_found", arm),
-                    p,
-                    len(set(review["covered_intended_ids"])),
-                    len(intended),
-                )
-            judged = [c for c in critiques if c["review_valid"] is not None]
-            valid = [c for c in judged if c["review_valid"]]
-            if judged:
-                add(("fraction_valid", arm), p, len(valid), len(judged))
-            add(("valid_per_answer", arm), p, len(valid))
-            add(("valid_novel_per_answer", arm), p, sum(bool(c["review_novel"]) for c in valid))
+            intended = len(rec["intended_critiques"])
+            covered = len(set(review["covered_intended_ids"]))
+            for c in critiques:
+                if c["review_valid"] is not None:
+                    judged += 1
+                    if c["review_valid"]:
+                        valid += 1
+                        valid_novel += bool(c["review_novel"])
+        duration = rec["timing"]["duration_s"]
+        append(
+            (
+                passages(rec["passage_id"]),
+                conditions.setdefault(rec["condition"], len(conditions)),
+                1.0 if rec["assist"] else 0.0,
+                len(critiques),
+                used,
+                nan if duration is None else duration / 60.0,
+                rec["rating"],
+                edited,
+                1.0 if review is not None else 0.0,
+                intended,
+                covered,
+                judged,
+                valid,
+                valid_novel,
+                *severities,
+                *categories,
+                *ranks_used,
+            )
+        )
+    _sum(t.sums, cols.arrays(), list(conditions))
     return t
+
+
+def _sum(sums: PassageSums, c: dict[str, np.ndarray], conditions: list[str]) -> None:
+    """Every (metric, group) that some record contributes to, as the per-record loop did."""
+    add = sums.add_rows
+    p = c["passage"].astype(np.intp)
+    arm = np.where(c["assist"] > 0, "assist", "no_assist")
+    for j, cond in enumerate(conditions):
+        m = c["condition"] == j
+        n = c["critiques"][m]
+        add(("critiques_per_answer", cond), p[m], n)
+        add(("used_assistance_per_answer", cond), p[m], c["used"][m])
+        add(("written_per_answer", cond), p[m], n - c["used"][m])
+        for s in SEVERITIES:
+            add((f"severity_{s}_per_answer", cond), p[m], c[f"severity_{s}"][m])
+        for cat in CATEGORIES:
+            add((f"category_{cat}_per_answer", cond), p[m], c[f"category_{cat}"][m])
+        timed = m & ~np.isnan(c["duration"])
+        add(("minutes_per_task", cond), p[timed], c["duration"][timed])
+        add(("fraction_with_critique", cond), p[m], (n > 0).astype(float))
+        add(("mean_rating", cond), p[m], c["rating"][m])
+    used = c["used"] > 0
+    add(("used_edited", "all"), p[used], c["edited"][used], c["used"][used])
+    for r in RANKS:
+        add(("used_rank_share", str(r)), p[used], c[f"rank_{r}"][used], c["used"][used])
+    for a in ARMS:
+        m = arm == a
+        add(("critiques_per_answer_by_arm", a), p[m], c["critiques"][m])
+        rev = m & (c["reviewed"] > 0)
+        has_intended = rev & (c["intended"] > 0)
+        add(
+            ("intended_found", a),
+            p[has_intended],
+            c["covered"][has_intended],
+            c["intended"][has_intended],
+        )
+        has_judged = rev & (c["judged"] > 0)
+        add(("fraction_valid", a), p[has_judged], c["valid"][has_judged], c["judged"][has_judged])
+        add(("valid_per_answer", a), p[rev], c["valid"][rev])
+        add(("valid_novel_per_answer", a), p[rev], c["valid_novel"][rev])

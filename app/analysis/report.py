@@ -19,6 +19,13 @@ DEFAULT_SEED = 20220614  # the paper's arXiv date: any fixed seed, written into 
 DEFAULT_SAMPLES = 2000
 
 
+# The record fields the analysis reads (a line missing one is named, not a traceback).
+_NEEDED = frozenset(
+    ("experiment_id", "passage_id", "condition", "assist", "critiques", "assistance")
+    + ("rating", "timing", "intended_critiques", "review")
+)
+
+
 def read_export(path: Path) -> Iterator[dict[str, Any]]:
     """Records of an export file; a broken line is an error naming file and line."""
     with path.open("rb") as fh:
@@ -31,6 +38,10 @@ def read_export(path: Path) -> Iterator[dict[str, Any]]:
                 raise AppError(f"{path}:{lineno}: not JSON ({exc})", field="file") from exc
             if not isinstance(rec, dict) or "schema_version" not in rec:
                 raise AppError(f"{path}:{lineno}: not a critiquelab export record", field="file")
+            missing = _NEEDED - rec.keys()
+            if missing and rec["schema_version"] == "2":
+                name = min(missing)
+                raise AppError(f"{path}:{lineno}: no field {name!r} (truncated?)", field=name)
             if rec["schema_version"] != "2":
                 raise AppError(
                     f"{path}:{lineno}: schema_version {rec['schema_version']!r}; "

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from app.core.database import session_scope
 from app.core.deps import ResearcherUser, SessionDep
 from app.experiments import design
-from app.export.service import export_lines
+from app.export.service import export_chunks
 
 api = APIRouter(prefix="/api/v1/experiments", tags=["export"])
 
@@ -16,7 +16,7 @@ api = APIRouter(prefix="/api/v1/experiments", tags=["export"])
 def _stream(experiment_id: int) -> Iterator[bytes]:
     # Its own read session: the response streams after the request's session has closed.
     with session_scope(writes=False) as session:
-        yield from export_lines(session, experiment_id)
+        yield from export_chunks(session, experiment_id)
 
 
 @api.get("/{exp_id}/export")

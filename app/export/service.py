@@ -1,7 +1,9 @@
-"""Streaming export: submitted tasks read in batches of plain rows, one JSON line each.
+"""Streaming export: one JSON line per submitted task, in task order, in flat memory.
 
-Rows come from column selects (no ORM objects) and become dicts serialised by orjson:
-the record's shape is ExportRecord's, checked by the tests against export_schema.json.
+On PostgreSQL the database writes the lines (app/export/postgres.py). Elsewhere (SQLite)
+tasks are read in batches of plain rows (column selects, no ORM objects) and become dicts
+serialised by orjson. Both give ExportRecord's shape, which the tests check against
+export_schema.json, and the tests check that the two give the same records.
 """
 
 import hashlib
@@ -15,6 +17,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from app.core.settings import get_settings
+from app.export.postgres import record_chunks
 from app.export.records import SCHEMA_VERSION
 from app.models import (
     Answer,
@@ -32,6 +35,7 @@ from app.models import (
     ReviewStatus,
     Task,
     TaskStatus,
+    User,
 )
 
 BATCH = 2000
@@ -70,8 +74,32 @@ _TASK_COLUMNS = (
 )
 
 
+def export_chunks(session: Session, experiment_id: int | None = None) -> Iterator[bytes]:
+    """The export as chunks of whole JSON lines (each ends with a newline), in task order."""
+    if session.get_bind().dialect.name == "postgresql":
+        names = _Pseudonyms(get_settings().export_salt.encode())
+        for user_id in session.scalars(select(User.id)):
+            names[user_id]  # noqa: B018 - computes the pseudonym
+        yield from record_chunks(session, names, experiment_id)
+        return
+    batch: list[bytes] = []
+    for line in python_lines(session, experiment_id):
+        batch.append(line)
+        if len(batch) == BATCH:
+            yield b"".join(batch)
+            batch.clear()
+    if batch:
+        yield b"".join(batch)
+
+
 def export_lines(session: Session, experiment_id: int | None = None) -> Iterator[bytes]:
-    """JSON lines (bytes), in task order, holding one batch of rows in memory at a time."""
+    """The export, one JSON line (bytes, newline-terminated) at a time."""
+    for chunk in export_chunks(session, experiment_id):
+        yield from chunk.splitlines(keepends=True)
+
+
+def python_lines(session: Session, experiment_id: int | None = None) -> Iterator[bytes]:
+    """JSON lines built in Python from batches of rows: any database (the SQLite path)."""
     key = get_settings().export_salt.encode()
     names: dict[int, str] = _Pseudonyms(key)
     # Core rows, not the ORM's: plain tuples cost a fraction of ORM result loading.

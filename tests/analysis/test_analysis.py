@@ -80,9 +80,16 @@ def test_the_analysis_recovers_planted_effects(db: Session, tmp_path: Path) -> N
 
 def test_a_broken_export_line_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"schema_version": "2"}\n{oops\n')
+    fields = ("experiment_id", "passage_id", "condition", "assist", "critiques", "assistance")
+    whole = {"schema_version": "2", "rating": 4, "timing": {}, "intended_critiques": []}
+    whole |= {"review": None, **dict.fromkeys(fields)}
+    bad.write_bytes(orjson.dumps(whole) + b"\n{oops\n")
     with pytest.raises(AppError, match=r"bad.jsonl:2: not JSON"):
         list(read_export(bad))
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text('{"schema_version": "2", "experiment_id": 1}\n')
+    with pytest.raises(AppError, match=r"cut.jsonl:1: no field 'assist'"):
+        list(read_export(cut))
     old = tmp_path / "old.jsonl"
     old.write_text('{"schema_version": "1"}\n')
     with pytest.raises(AppError, match=r"old.jsonl:1: schema_version '1'"):
