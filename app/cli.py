@@ -324,10 +324,10 @@ def reviews_list(experiment: Annotated[int | None, typer.Option()] = None) -> No
     """One JSON line per review: who reviews, whether it is done."""
     from dataclasses import asdict
 
-    from app.review import service
+    from app.review.view import listing
 
     with session_scope(writes=False) as s:
-        for row in service.listing(s, experiment):
+        for row in listing(s, experiment):
             typer.echo(json.dumps(asdict(row)))
 
 

@@ -26,6 +26,7 @@ from app.labeling import service as labeling
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.models import Answer, AssistanceCritique, Task, User
 from app.review import service as reviews
+from app.review import view as review_view
 from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
 from app.users.service import create_user
 from app.writing import service as writing
@@ -145,7 +146,7 @@ def simulate(session: Session, p: SimParams, progress=None) -> int:  # type: ign
                 progress(done)
         if not progressed:
             break
-    for review in reviews.listing(session, exp.id):
+    for review in review_view.listing(session, exp.id):
         _review(session, rng, p, review.id, uid[review.reviewer])
     return exp.id
 
@@ -202,7 +203,7 @@ def _label(session: Session, rng: random.Random, p: SimParams, user_id: int, tas
 def _review(
     session: Session, rng: random.Random, p: SimParams, review_id: int, reviewer: int
 ) -> None:
-    view = reviews.view(session, reviewer, review_id)
+    view = review_view.view(session, reviewer, review_id)
     intended = [int(ic["id"]) for ic in view.intended]  # type: ignore[call-overload]
     labelers, critiques = [], []
     for lab in view.labelers:

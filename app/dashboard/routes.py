@@ -10,7 +10,7 @@ from app.corpus.stats import entity_counts
 from app.experiments import progress
 from app.export.records import SCHEMA_VERSION
 from app.labeling import service as labeling
-from app.review import service as reviews
+from app.review import view as reviews
 from app.writing import service as writing
 
 router = APIRouter()

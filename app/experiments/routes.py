@@ -21,7 +21,7 @@ from app.models import (
     ExperimentQuestion,
     User,
 )
-from app.review import service as reviews
+from app.review import view as reviews
 
 MAX_EXPIRY_S = 365 * 24 * 3600  # a year: longer is a typo, and overflows nothing
 

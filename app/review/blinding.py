@@ -8,7 +8,6 @@ labeler critique ids never leave the server; the reviewer reads and writes "Labe
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError
-from app.review import service
 from app.review.schemas import (
     BlindCritiqueOut,
     BlindLabelerOut,
@@ -19,9 +18,11 @@ from app.review.schemas import (
     LabelerVerdict,
     ReviewIn,
 )
+from app.review.view import ReviewView
+from app.review.view import view as internal_view
 
 
-def public_view(view: service.ReviewView) -> BlindReviewOut:
+def public_view(view: ReviewView) -> BlindReviewOut:
     """The view without internal ids: what the review page and its API show."""
     return BlindReviewOut(
         id=view.id,
@@ -48,12 +49,12 @@ def public_view(view: service.ReviewView) -> BlindReviewOut:
 
 
 def reviewer_view(session: Session, user_id: int, review_id: int) -> BlindReviewOut:
-    return public_view(service.view(session, user_id, review_id))
+    return public_view(internal_view(session, user_id, review_id))
 
 
 def unblind(session: Session, user_id: int, review_id: int, body: BlindReviewIn) -> ReviewIn:
     """The reviewer's verdicts keyed by internal ids; an unknown pseudonym is a 400."""
-    view = service.view(session, user_id, review_id)
+    view = internal_view(session, user_id, review_id)
     labelers = {lab.key: lab.task_id for lab in view.labelers}
     critiques = {c.key: c.id for lab in view.labelers for c in lab.critiques}
     out = ReviewIn()

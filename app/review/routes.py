@@ -9,7 +9,7 @@ from app.core.deps import AdminUser, CurrentUser, SessionDep
 from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
-from app.review import blinding, service
+from app.review import blinding, service, view
 from app.review.schemas import (
     BlindCritiqueVerdict,
     BlindLabelerVerdict,
@@ -139,7 +139,7 @@ def admin_page(
     return templates.TemplateResponse(
         request,
         "review/admin.html",
-        {"rows": service.listing(db, experiment), "experiment": experiment, "note": note},
+        {"rows": view.listing(db, experiment), "experiment": experiment, "note": note},
     )
 
 

@@ -111,13 +111,14 @@ def test_export_streams_over_the_api_for_researchers_only(client: TestClient, db
 def test_review_outcomes_are_exported(db: Session) -> None:
     from app.models import IntendedCritiqueReview
     from app.review import service as reviews
+    from app.review import view as review_view
     from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
     from tests.support.writing import labeled_misleading, written
 
     written(db)
     exp_id, names = labeled_misleading(db, "reviewed")
     review = db.query(IntendedCritiqueReview).one()
-    view = reviews.view(db, review.reviewer_id, review.id)
+    view = review_view.view(db, review.reviewer_id, review.id)
     found, missed = view.labelers
     intended_id = int(view.intended[0]["id"])  # type: ignore[call-overload]
     before = [json.loads(line) for line in export_lines(db, exp_id)]

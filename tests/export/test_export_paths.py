@@ -95,13 +95,14 @@ def _reviewed(db: Session) -> int:
     """A misleading answer labeled by two labelers, its review submitted."""
     from app.models import IntendedCritiqueReview
     from app.review import service as reviews
+    from app.review import view as review_view
     from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
     from tests.support.writing import labeled_misleading, written
 
     written(db)
     exp_id, _ = labeled_misleading(db, "reviewed")
     review = db.query(IntendedCritiqueReview).one()
-    view = reviews.view(db, review.reviewer_id, review.id)
+    view = review_view.view(db, review.reviewer_id, review.id)
     found, missed = view.labelers
     intended_id = int(view.intended[0]["id"])  # type: ignore[call-overload]
     reviews.submit(

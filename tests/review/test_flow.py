@@ -20,6 +20,7 @@ from app.models import (
     ReviewStatus,
 )
 from app.review import service as reviews
+from app.review import view as review_view
 from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
 from app.users.service import create_user
 from app.writing import service as writing
@@ -82,12 +83,12 @@ def test_the_author_reviews_once_all_labeling_of_the_misleading_answer_is_in(db:
             critiques=[CritiqueIn(text="Wrong season.", severity=3, category="accuracy")], rating=3
         ),
     )
-    assert reviews.mine(db, writer) == []  # one of two tasks still open
+    assert review_view.mine(db, writer) == []  # one of two tasks still open
     label_everything(db, [second])
 
-    (review,) = reviews.mine(db, writer)
+    (review,) = review_view.mine(db, writer)
     assert review.status == ReviewStatus.open
-    view = reviews.view(db, writer, review.id)
+    view = review_view.view(db, writer, review.id)
     assert [lab.label for lab in view.labelers] == ["Labeler A", "Labeler B"]
     assert view.answer == MISLEADING and view.intended[0]["text"] == INTENDED["text"]
     shown = repr(view)
@@ -98,7 +99,7 @@ def test_the_author_reviews_once_all_labeling_of_the_misleading_answer_is_in(db:
     intended_id = int(view.intended[0]["id"])  # type: ignore[call-overload]
     partial = ReviewIn(labelers=[LabelerVerdict(task_id=found.task_id, covers=[intended_id])])
     reviews.save_draft(db, writer, review.id, partial)
-    assert reviews.view(db, writer, review.id).labelers[
+    assert review_view.view(db, writer, review.id).labelers[
         [lab.task_id for lab in view.labelers].index(found.task_id)
     ].covers == [intended_id]
     with pytest.raises(AppError, match="Labeler [AB]: say"):
@@ -125,7 +126,7 @@ def test_the_author_reviews_once_all_labeling_of_the_misleading_answer_is_in(db:
     assert judged == {found.critiques[0].id: (True, False), missed.critiques[0].id: (True, True)}
     with pytest.raises(Conflict):
         reviews.save_draft(db, writer, review.id, body)
-    assert reviews.counts(db, exp.id) == {"open": 0, "submitted": 1, "waiting_for_labels": 0}
+    assert review_view.counts(db, exp.id) == {"open": 0, "submitted": 1, "waiting_for_labels": 0}
 
 
 def test_an_admin_hands_a_review_on_with_the_authors_permission(db: Session) -> None:
@@ -135,7 +136,7 @@ def test_an_admin_hands_a_review_on_with_the_authors_permission(db: Session) -> 
         db, design.Design(name="handed", sources=["human_misleading"], labelers=names)
     )
     design.launch(db, exp.id)
-    assert reviews.counts(db, exp.id)["waiting_for_labels"] == 1
+    assert review_view.counts(db, exp.id)["waiting_for_labels"] == 1
     store_fake_assistance(db, answers_ids(db))
     label_everything(db, names)
     (review,) = db.scalars(select(IntendedCritiqueReview)).all()
@@ -146,9 +147,9 @@ def test_an_admin_hands_a_review_on_with_the_authors_permission(db: Session) -> 
         reviews.delegate(db, review.id, "stand_in", "   ")
     reviews.delegate(db, review.id, "stand_in", "writer0 agreed by email on 2026-11-20")
     stand_in = user_id(db, "stand_in")
-    assert reviews.view(db, stand_in, review.id).delegated
+    assert review_view.view(db, stand_in, review.id).delegated
     assert review.author_permission == "writer0 agreed by email on 2026-11-20"
-    assert reviews.listing(db, exp.id)[0].reviewer == "stand_in"
+    assert review_view.listing(db, exp.id)[0].reviewer == "stand_in"
     assert (
         db.scalar(select(PassageExposure.reason).where(PassageExposure.user_id == stand_in))
         == ExposureReason.reviewed

@@ -19,7 +19,8 @@ from app.models import (
     ReviewJudgement,
     Task,
 )
-from app.review import service as reviews
+from app.review import repository as review_repository
+from app.review import view as review_view
 from app.users.service import api_token_for
 from tests.support.db import fresh
 from tests.support.web import login
@@ -110,7 +111,7 @@ def test_the_api_takes_pseudonyms_and_refuses_task_ids(client: TestClient, db: S
     assert done.status_code == 200 and done.json()["status"] == "submitted", done.text
     fresh(db)
     # Stored against the right tasks and critiques, whatever the pseudonyms were.
-    a_task = reviews.view(db, review.reviewer_id, review.id).labelers[0].task_id
+    a_task = review_view.view(db, review.reviewer_id, review.id).labelers[0].task_id
     assert [(c.task_id, c.intended_critique_id) for c in db.scalars(select(ReviewCoverage))] == [
         (a_task, intended)
     ]
@@ -133,11 +134,13 @@ def test_the_order_is_random_per_review_not_the_condition_order(db: Session) -> 
     original = review.id
     for fake_id in range(1, 201):
         review.id = fake_id  # the order depends only on the review id (and the secret)
-        order = [t.id for t in reviews._tasks(db, review)]
+        order = [t.id for t in review_repository.tasks_of(db, review)]
         assert sorted(order) == sorted(t.id for t in tasks)
         first_is_assisted.append(order[0] in assisted)
         if fake_id == 1:
-            assert order == [t.id for t in reviews._tasks(db, review)]  # stable per review
+            assert order == [
+                t.id for t in review_repository.tasks_of(db, review)
+            ]  # stable per review
     review.id = original
     db.expire_all()
     share = sum(first_is_assisted) / len(first_is_assisted)
