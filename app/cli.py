@@ -32,6 +32,9 @@ writing_cli = typer.Typer(no_args_is_help=True, help="Answer writing by labelers
 reviews_cli = typer.Typer(no_args_is_help=True, help="Intended-critique reviews.")
 cli.add_typer(writing_cli, name="writing")
 cli.add_typer(reviews_cli, name="reviews")
+from app.judgements.cli import judgements_cli  # noqa: E402 - the domain owns its sub-app
+
+cli.add_typer(judgements_cli, name="judgements")
 # soft_wrap: an error line is never broken at the terminal's width (tests and scripts grep
 # for it, and a console narrower than a long path would otherwise split it).
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -89,15 +92,77 @@ def users_create(
 
 
 @users_cli.command("token")
-def users_token(username: str) -> None:
-    """Print a bearer token for the JSON API."""
+def users_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
+    expires_days: Annotated[
+        int | None, typer.Option(help="days until it expires [default: CRITIQUELAB_API_TOKEN_DAYS]")
+    ] = None,
+) -> None:
+    """Make a new bearer token for the JSON API and print it (it is shown only now)."""
     from app.users.service import api_token_for
 
     try:
         with session_scope() as s:
-            typer.echo(api_token_for(s, username))
+            typer.echo(api_token_for(s, username, name, expires_days))
     except AppError as exc:
         _fail(exc.message)
+
+
+@users_cli.command("tokens")
+def users_tokens(username: str) -> None:
+    """List a user's API tokens (id, name, state, expiry, last use) as JSON lines."""
+    from app.users import service, tokens
+
+    try:
+        with session_scope(writes=False) as s:
+            user = service.user_named(s, username)
+            for token, _ in tokens.listed(s, user.id):
+                typer.echo(
+                    json.dumps(
+                        {
+                            "id": token.id,
+                            "name": token.name,
+                            "prefix": token.prefix,
+                            "state": tokens.state(token),
+                            "created_at": token.created_at.isoformat(),
+                            "expires_at": token.expires_at.isoformat(),
+                            "last_used_at": token.last_used_at.isoformat()
+                            if token.last_used_at
+                            else None,
+                        }
+                    )
+                )
+    except AppError as exc:
+        _fail(exc.message)
+
+
+@users_cli.command("revoke-token")
+def users_revoke_token(token_id: int) -> None:
+    """Revoke one API token by its id (see `users tokens`)."""
+    from app.users import tokens
+
+    try:
+        with session_scope() as s:
+            tokens.revoke(s, token_id)
+    except AppError as exc:
+        _fail(exc.message)
+    typer.echo(f"revoked token {token_id}")
+
+
+@users_cli.command("set-password")
+def users_set_password(
+    username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)]
+) -> None:
+    """Set a user's password; their sessions and API tokens end at once."""
+    from app.users import service
+
+    try:
+        with session_scope() as s:
+            service.set_password(s, service.user_named(s, username).id, password)
+    except AppError as exc:
+        _fail(exc.message)
+    typer.echo(f"password set for {username}; their sessions and tokens are revoked")
 
 
 @cli.command("import")
@@ -146,15 +211,43 @@ def stats() -> None:
 
 
 @cli.command()
-def demo() -> None:
+def demo(
+    force: Annotated[
+        bool, typer.Option(help="load it in production too, with generated passwords")
+    ] = False,
+) -> None:
     """Load the demo data and demo users (idempotent); prints the logins."""
-    from app.corpus.demo import load_demo
+    import secrets
 
+    from app.core.settings import get_settings
+    from app.corpus.demo import DEMO_USERS, load_demo
+    from app.users.repository import UserRepository
+    from app.users.service import create_user
+
+    production = get_settings().environment == "production"
+    if production and not force:
+        _fail(
+            "refusing to load the demo in production: its users have known passwords "
+            "(--force loads it with generated passwords)"
+        )
     with session_scope() as s:
+        generated: dict[str, str] = {}
+        if production:
+            # Create the demo users first, with random passwords; load_demo keeps users that
+            # exist, so none gets the known one.
+            users = UserRepository(s)
+            for username, role in DEMO_USERS:
+                if users.get_by_username(username) is None:
+                    generated[username] = secrets.token_urlsafe(12)
+                    create_user(s, username, generated[username], role)
         logins, added = load_demo(s)
+    if generated:
+        added["users"] = len(generated)
     typer.echo(f"demo data loaded (added: {json.dumps(added, sort_keys=True)})")
     typer.echo("demo logins (username / password / role):")
     for username, password, role in logins:
+        if production:
+            password = generated.get(username, "(unchanged)")
         typer.echo(f"  {username:<12} {password:<20} {role}")
 
 

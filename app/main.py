@@ -8,6 +8,7 @@ from app.analysis import routes as analysis_routes
 from app.core.deps import csrf_protect
 from app.core.edge import install_edge
 from app.core.errors import install_error_handlers
+from app.core.headers import install_security
 from app.core.settings import PROJECT_ROOT, get_settings
 from app.corpus import routes as corpus_routes
 from app.dashboard import routes as dashboard_routes
@@ -15,6 +16,7 @@ from app.experiments import routes as experiment_routes
 from app.export import routes as export_routes
 from app.jobs import routes as job_routes
 from app.jobs.backend import backend_state
+from app.judgements import routes as judgement_routes
 from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
 from app.review import routes as review_routes
@@ -28,7 +30,10 @@ def create_app() -> FastAPI:
         title="critiquelab",
         version="0.1.0",
         dependencies=[Depends(csrf_protect)],
-        docs_url="/docs",
+        # /docs and /openapi.json come from install_security: admin only in production.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.add_middleware(
         SessionMiddleware,
@@ -36,10 +41,11 @@ def create_app() -> FastAPI:
         session_cookie="critiquelab_session",
         max_age=settings.session_max_age_s,
         same_site="lax",
-        https_only=settings.secure_cookies,
+        https_only=settings.cookies_secure,
     )
     install_error_handlers(app)
     install_edge(app)  # body limits, hostile values: before the routers copy its dependency
+    install_security(app)  # headers on every response (outside the edge), API docs
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     for module in (
         user_routes,
@@ -52,6 +58,7 @@ def create_app() -> FastAPI:
         writing_routes,
         review_routes,
         analysis_routes,
+        judgement_routes,
     ):
         app.include_router(module.router)
     for module in (
@@ -62,6 +69,7 @@ def create_app() -> FastAPI:
         writing_routes,
         review_routes,
         analysis_routes,
+        judgement_routes,
     ):
         app.include_router(module.api)
 

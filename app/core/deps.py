@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.core.database import get_db, session_scope
 from app.core.errors import Forbidden, Unauthenticated
-from app.core.security import new_csrf_token, read_api_token, same_token
-from app.core.settings import get_settings
+from app.core.security import new_csrf_token, same_token
 from app.models import Role, User
 
 
@@ -30,6 +30,7 @@ DB_CONCURRENCY = 24
 # response, never a success the database does not hold.
 SessionDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=DB_CONCURRENCY)]
 
+SESSION_ID = "sid"  # the key of the session id in the signed cookie
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -68,35 +69,46 @@ async def csrf_protect(request: Request) -> None:
         raise Forbidden("missing or invalid CSRF token; reload the page and try again")
 
 
+SESSION_ID = "sid"  # the key of the session id in the signed cookie
+
+
 def get_optional_user(request: Request) -> User | None:
+    """The user of a bearer token or of the session cookie, found with one indexed query
+    (the session or token row joined to its user). Last-used times are written at most once
+    a minute, in their own short transaction."""
+    from app.users import sessions, tokens
+
+    bearer = _bearer(request)
+    sid = request.session.get(SESSION_ID)
+    user: User | None = None
+    touch: Callable[[Session], None] | None = None
     # Its own short read, so the request's transaction (and any lock it takes) begins
     # inside the handler and no connection is held while waiting for the handler's thread.
     with session_scope(writes=False) as db:
-        user = _authenticate(request, db)
+        if bearer:
+            token = tokens.find(db, bearer)
+            if token is None:
+                raise Unauthenticated("bearer token invalid, expired or revoked")
+            user = token.user
+            if token.needs_touch:
+                touch = partial(tokens.touch, token_id=token.token_id)
+        elif isinstance(sid, str):
+            found = sessions.find(db, sid)
+            if found is None:
+                request.session.pop(SESSION_ID, None)  # logged out, revoked or timed out
+            else:
+                user = found.user
+                if found.needs_touch:
+                    touch = partial(sessions.touch, id_hash=found.id_hash)
+    if user is not None and not user.is_active:
+        raise Unauthenticated("this account is deactivated")
+    if touch is not None:
+        with session_scope() as db:
+            touch(db)
     # A detached snapshot for templates: error pages render after the session is closed.
     request.state.user = (
         UserInfo(id=user.id, username=user.username, role=user.role) if user is not None else None
     )
-    return user
-
-
-def _authenticate(request: Request, db: Session) -> User | None:
-    user: User | None = None
-    token = _bearer(request)
-    if token:
-        parsed = read_api_token(get_settings().secret_key, token)
-        if parsed is None:
-            raise Unauthenticated("invalid bearer token")
-        user = db.get(User, parsed[0])
-        if user is None or user.token_version != parsed[1]:
-            raise Unauthenticated("bearer token revoked or unknown")
-    elif "uid" in request.session:
-        user = db.get(User, request.session["uid"])
-        if user is None or user.token_version != request.session.get("v"):
-            request.session.pop("uid", None)
-            user = None
-    if user is not None and not user.is_active:
-        raise Unauthenticated("this account is deactivated")
     return user
 
 

@@ -1,12 +1,11 @@
-"""Passwords, bearer tokens and CSRF tokens."""
+"""Passwords, session ids, API tokens and CSRF tokens."""
 
+import hashlib
 import hmac
 import secrets
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeSerializer
 
 _hasher = PasswordHasher()
 # A valid hash to verify against when the user does not exist, so timing does not leak names.
@@ -24,22 +23,23 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return False
 
 
-def _token_serializer(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt="critiquelab.api-token")
+# API tokens carry this prefix, so a leaked one is easy to recognise (and to grep for).
+API_TOKEN_PREFIX = "clt_"
 
 
-def make_api_token(secret_key: str, user_id: int, token_version: int) -> str:
-    return str(_token_serializer(secret_key).dumps({"uid": user_id, "v": token_version}))
+def new_secret() -> str:
+    """A random secret for a session id or an API token (32 bytes)."""
+    return secrets.token_urlsafe(32)
 
 
-def read_api_token(secret_key: str, token: str) -> tuple[int, int] | None:
-    try:
-        data: Any = _token_serializer(secret_key).loads(token)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
-        return None
-    return data["uid"], int(data.get("v", 0))
+def new_api_token() -> str:
+    return API_TOKEN_PREFIX + new_secret()
+
+
+def secret_hash(secret: str) -> str:
+    """How a session id or token is stored and looked up. A plain sha256 suffices: the
+    secrets are 32 random bytes, so there is nothing to brute-force (unlike passwords)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_csrf_token() -> str:

@@ -42,8 +42,24 @@ class Settings(BaseSettings):
     # (docker-compose.yml); none by default.
     worker_heartbeat_file: Path | None = None
 
-    session_max_age_s: int = 14 * 24 * 3600
-    secure_cookies: bool = False
+    # Sessions (docs/security.md): a session ends session_max_age_s after login (absolute)
+    # or session_idle_timeout_s after its last request, whichever comes first.
+    session_max_age_s: int = Field(default=14 * 24 * 3600, ge=60)
+    session_idle_timeout_s: int = Field(default=12 * 3600, ge=60)
+    # The site's address as users see it (e.g. https://critiquelab.example.org); https here
+    # makes cookies Secure.
+    public_url: str | None = None
+    # None: Secure cookies (and HSTS) when environment is production or public_url is https.
+    secure_cookies: bool | None = None
+    # API tokens expire this many days after they are made, unless told otherwise.
+    api_token_days: int = Field(default=90, ge=1, le=3650)
+    # Login throttling, per username and per client address: after login_slow_after failures
+    # in login_window_s each further try waits 2^(n - slow_after) s (up to a minute); at
+    # login_max_failures the key is locked for login_lockout_s. A successful login resets it.
+    login_window_s: int = Field(default=300, ge=1)
+    login_slow_after: int = Field(default=5, ge=1)
+    login_max_failures: int = Field(default=10, ge=1)
+    login_lockout_s: int = Field(default=300, ge=1)
     # Passages longer than this are rejected at import (characters, ~12k tokens).
     max_text_chars: int = Field(default=50_000, ge=1)
     # Limits on what one request may carry (docs/security.md). Bodies over a limit get 413
@@ -69,6 +85,13 @@ class Settings(BaseSettings):
                 "development (they are still the placeholder)"
             )
         return self
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        public = (self.public_url or "").lower()
+        return self.environment == "production" or public.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

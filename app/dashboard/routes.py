@@ -1,5 +1,5 @@
 """Landing pages that gather several domains: the labeler's (tasks, answers to write,
-reviews) and the researcher's. The admin's is in experiments."""
+reviews, critiques to judge) and the researcher's. The admin's is in experiments."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -9,6 +9,7 @@ from app.core.templating import templates
 from app.corpus.stats import entity_counts
 from app.experiments import progress
 from app.export.records import SCHEMA_VERSION
+from app.judgements import service as judgements
 from app.labeling import service as labeling
 from app.review import view as reviews
 from app.writing import service as writing
@@ -30,6 +31,7 @@ def labeler_home(
             "note": note,
             "writing": writing.mine(db, user.id),
             "reviews": reviews.mine(db, user.id),
+            "judgements": judgements.mine(db, user.id),
         },
     )
 

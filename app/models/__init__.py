@@ -1,5 +1,7 @@
 """All ORM models; importing this package registers every table on Base.metadata."""
 
+from app.models import judgements as judgements  # registers the judgement tables
+from app.models.access import ApiToken, LoginThrottle, UserSession
 from app.models.assist import AssistanceCritique, AssistanceSet
 from app.models.base import Base
 from app.models.corpus import (
@@ -39,6 +41,7 @@ from app.models.writing import WritingStatus, WritingTask
 __all__ = [
     "Answer",
     "AnswerSource",
+    "ApiToken",
     "AssistanceCritique",
     "AssistanceSet",
     "Base",
@@ -58,6 +61,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "LabelerCritique",
+    "LoginThrottle",
     "Passage",
     "PassageExposure",
     "Question",
@@ -71,6 +75,7 @@ __all__ = [
     "TaskRelease",
     "TaskStatus",
     "User",
+    "UserSession",
     "WritingStatus",
     "WritingTask",
 ]

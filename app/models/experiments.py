@@ -37,6 +37,7 @@ class ExposureReason(StrEnum):
     task = "task"
     authored = "authored"
     reviewed = "reviewed"  # read it to review someone else's answer on the author's behalf
+    judged = "judged"  # judged model critiques of one of its answers (app/judgements)
 
 
 class Experiment(TimestampMixin, Base):

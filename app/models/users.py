@@ -21,5 +21,6 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
-    # Bumped to revoke every bearer token and session the user holds.
+    # Bumped whenever the user's sessions and tokens are revoked (deactivation, password
+    # change); access itself is decided by user_sessions and api_tokens (app/models/access.py).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.core.deps import AdminUser, OptionalUser, SessionDep, ensure_csrf_token
+from app.core.deps import SESSION_ID, AdminUser, OptionalUser, SessionDep, ensure_csrf_token
 from app.core.errors import AppError
 from app.core.htmx import redirect
 from app.core.templating import templates
 from app.models import Role
-from app.users import service
+from app.models.base import utcnow
+from app.users import service, sessions, throttle, tokens
 from app.users.next_url import safe_next
 from app.users.repository import UserRepository
 from app.users.schemas import UserCreate, UserPublic
@@ -37,7 +38,18 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    user = service.authenticate(db, username, password)
+    address = request.client.host if request.client else None
+    result = service.log_in(db, username, password, address)
+    if result.retry_after_s is not None:
+        wait = result.retry_after_s
+        return templates.TemplateResponse(
+            request,
+            "users/login.html",
+            {"next": next, "error": f"Too many failed logins. Try again in {wait} seconds."},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
+    user = result.user
     if user is None:
         return templates.TemplateResponse(
             request,
@@ -45,14 +57,18 @@ def login(
             {"next": next, "error": "Wrong username or password, or the account is deactivated."},
             status_code=401,
         )
+    sid = sessions.start(db, user)
     csrf = request.session.get("csrf_token")
     request.session.clear()  # a fresh session on login: no fixation
-    request.session.update({"uid": user.id, "v": user.token_version, "csrf_token": csrf})
+    request.session.update({SESSION_ID: sid, "csrf_token": csrf})
     return redirect(request, safe_next(next) or HOME_BY_ROLE[Role(user.role)])
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, db: SessionDep) -> Response:
+    sid = request.session.get(SESSION_ID)
+    if isinstance(sid, str):
+        sessions.end(db, sid)  # a replayed copy of the cookie is refused from now on
     request.session.clear()
     return redirect(request, "/login")
 
@@ -100,11 +116,59 @@ def set_active_form(
     return _users_page(request, db, error=None)
 
 
+@router.post("/admin/users/{user_id}/password")
+def set_password_form(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    user_id: int,
+    password: Annotated[str, Form()],
+    password_again: Annotated[str, Form()],
+) -> Response:
+    try:
+        if password != password_again:
+            raise AppError("the two passwords differ; nothing was changed", field="password")
+        service.set_password(db, user_id, password)
+    except AppError as exc:
+        if exc.status_code != 400:
+            raise
+        db.rollback()
+        return _users_page(request, db, error=exc.message, status_code=400)
+    return _users_page(request, db, error=None)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token_form(
+    request: Request, db: SessionDep, admin: AdminUser, token_id: int
+) -> Response:
+    tokens.revoke(db, token_id)
+    return _users_page(request, db, error=None)
+
+
+@router.post("/admin/login-locks/clear")
+def clear_login_lock_form(
+    request: Request, db: SessionDep, admin: AdminUser, key: Annotated[str, Form()]
+) -> Response:
+    throttle.reset(db, [key])
+    return _users_page(request, db, error=None)
+
+
 def _users_page(
     request: Request, db: SessionDep, error: str | None, status_code: int = 200
 ) -> Response:
-    users = UserRepository(db).list()
-    context = {"users": users, "roles": list(Role), "error": error}
+    now = utcnow()
+    context = {
+        "users": UserRepository(db).list(),
+        "roles": list(Role),
+        "error": error,
+        "tokens": [
+            (token, username, tokens.state(token, now)) for token, username in tokens.listed(db)
+        ],
+        "locks": [
+            (row, row.blocked_until is not None and row.blocked_until > now)
+            for row in throttle.listed(db)
+        ],
+    }
     block = "users_table" if request.headers.get("HX-Request") else None
     return templates.TemplateResponse(
         request, "users/admin_users.html", context, status_code=status_code, block_name=block

@@ -16,3 +16,7 @@ class UserPublic(BaseModel):
     username: str
     role: Role
     is_active: bool
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=8, max_length=256)

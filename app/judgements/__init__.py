@@ -1,0 +1,1 @@
+"""Helpfulness judgements: the paper's training data, collected in the app."""
