@@ -9,8 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.corpus.repository import CorpusRepository
 from app.experiments import assignment, design
+from app.judgements.batches import create_batch
+from app.judgements.schemas import BatchIn
 from app.models import Answer, IntendedCritiqueReview, Passage, Task
+from app.models.judgements import JudgementTask
 from app.users.service import create_user
 from app.writing import service as writing
 from tests.support.browser import (
@@ -57,6 +61,8 @@ PAGES: list[tuple[str, str | None]] = [
     ("/tasks/{task_id}", "tasker"),  # the labeler whose open task shows model critiques
     ("/writing/{task_id}", "writer1"),
     ("/reviews/{review_id}", "writer0"),
+    ("/admin/judgements", "ada"),
+    ("/judgements/{judgement_id}", "judge1"),
 ]
 LANDS_ON = {"ada": "/admin", "rita": "/research"}
 
@@ -85,6 +91,7 @@ class World:
     writing_id: int
     review_id: int
     tasker: str
+    judgement_id: int
 
 
 def _world(db: Session) -> World:
@@ -117,13 +124,27 @@ def _world(db: Session) -> World:
     create_user(db, "rita", "password-123", "researcher")
     review_id = db.scalar(select(IntendedCritiqueReview.id))
     assert review_id is not None
+    # A judgement task on a passage no one here has labeled: fresh answers with critiques.
+    repo = CorpusRepository(db)
+    passage, _ = repo.get_or_create_passage("Judged", "A passage only the judge reads.")
+    question, _ = repo.get_or_create_question(passage, "What happens?")
+    judged = [repo.get_or_create_answer(question, "model", "Something happens.")[0].id]
+    store_fake_assistance(db, judged)
+    create_user(db, "judge1", "password-123", "labeler")
+    question_id = db.scalar(select(Answer.question_id).where(Answer.id == judged[0]))
+    assert question_id is not None
+    batch = create_batch(db, BatchIn(name="pages", question_ids=[question_id], labelers=["judge1"]))
+    judgement_id = db.scalar(select(JudgementTask.id).where(JudgementTask.batch_id == batch.id))
+    assert judgement_id is not None
     db.commit()
-    return World(exp_id, task_id, writing_task.id, review_id, tasker)
+    return World(exp_id, task_id, writing_task.id, review_id, tasker, judgement_id)
 
 
 def _url(path: str, w: World) -> str:
     task_id = w.writing_id if path.startswith("/writing") else w.task_id
-    return path.format(exp_id=w.exp_id, task_id=task_id, review_id=w.review_id)
+    return path.format(
+        exp_id=w.exp_id, task_id=task_id, review_id=w.review_id, judgement_id=w.judgement_id
+    )
 
 
 @needs_chromium
