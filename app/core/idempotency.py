@@ -17,7 +17,7 @@ from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict
@@ -57,8 +57,12 @@ def run_once(
         IdempotencyRecord.route == route,
         IdempotencyRecord.key == key,
     )
-    session.execute(delete(IdempotencyRecord).where(*scope, IdempotencyRecord.created_at < expired))
     stored = session.scalar(select(IdempotencyRecord).where(*scope))
+    if stored is not None and stored.created_at < expired:
+        # An expired key is free again: forget its record, run as a first request.
+        session.delete(stored)
+        session.flush()
+        stored = None
     if stored is not None:
         if stored.request_hash != digest:
             raise Conflict(

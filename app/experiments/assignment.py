@@ -10,6 +10,12 @@
   a random order fixed by the experiment's seed;
 - a labeler holds one open task at a time; asking again returns it.
 
+Cost: flat in the experiment's size. Each task draws a random key at launch from the seed;
+the labeler's conditions are ranked in Python (a handful of rows: the labeler's counts per
+condition), and the database returns the next task of a condition from the partial index
+ix_tasks_pending_order (condition, key), stopping at the first task the labeler may take.
+Expired tasks are found through ix_tasks_assigned_expires_at, which holds only open tasks.
+
 Concurrency: the labeler's own row is locked first (FOR UPDATE on PostgreSQL; on SQLite a
 write, which takes the database's single write lock), so one labeler's requests run one at
 a time; a candidate task is then locked with SKIP LOCKED, so two labelers never take the
@@ -17,10 +23,12 @@ same task and never wait on each other.
 """
 
 import hashlib
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.assist.prompts import prompt_format
@@ -72,12 +80,23 @@ def _lock_labeler(session: Session, labeler_id: int) -> None:
         )
 
 
-def order_key(seed: int, labeler_id: int, task_id: int) -> str:
-    return hashlib.sha256(f"{seed}:{labeler_id}:{task_id}".encode()).hexdigest()
+def order_key(seed: int, labeler_id: int, item: int | str) -> str:
+    """A random key per (labeler, item), fixed by the seed: it ranks the labeler's
+    equally served conditions."""
+    return hashlib.sha256(f"{seed}:{labeler_id}:{item}".encode()).hexdigest()
+
+
+def task_keys(seed: int) -> Iterator[int]:
+    """The keys launch gives an experiment's tasks, in creation order: each task's place
+    in its condition's random order (0 <= key < 2**31)."""
+    rng = random.Random(seed)
+    while True:
+        yield rng.randrange(2**31)
 
 
 def release_expired(session: Session, at: datetime | None = None) -> int:
-    """Tasks not submitted before their expiry go back to the pool."""
+    """Tasks not submitted before their expiry go back to the pool. Reads only the expired
+    ones (ix_tasks_assigned_expires_at), so it is cheap enough to run on every request."""
     at = at or now()
     expired = session.scalars(
         select(Task)
@@ -99,8 +118,90 @@ def _release(session: Session, task: Task, kind: str, reason: str | None) -> Non
     task.labeler_id = None
     task.assigned_at = task.expires_at = task.opened_at = None
     task.first_edit_at = task.passage_revealed_at = None
+    # Time is per labeler: the next one must not inherit this one's active time.
+    task.active_time_s = None
     task.assistance_set_id = None
     session.flush()
+
+
+@dataclass(frozen=True)
+class _Condition:
+    id: int
+    assist: bool
+    seed: int
+    expiry_s: int
+    served: int  # the labeler's tasks in it, open or submitted
+
+
+def _conditions(session: Session, labeler_id: int) -> list[_Condition]:
+    """The conditions of the launched experiments the labeler is in, with how many of each
+    the labeler holds or did: one query, a few rows per experiment."""
+    served = (
+        select(Task.condition_id, func.count().label("n"))
+        .where(
+            Task.labeler_id == labeler_id,
+            Task.status.in_([TaskStatus.assigned, TaskStatus.submitted]),
+        )
+        .group_by(Task.condition_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Condition.id,
+            Condition.assist,
+            Experiment.seed,
+            Experiment.task_expiry_s,
+            func.coalesce(served.c.n, 0),
+        )
+        .join(Experiment, Experiment.id == Condition.experiment_id)
+        .join(ExperimentLabeler, ExperimentLabeler.experiment_id == Experiment.id)
+        .outerjoin(served, served.c.condition_id == Condition.id)
+        .where(
+            ExperimentLabeler.user_id == labeler_id, Experiment.status == ExperimentStatus.launched
+        )
+    ).all()
+    return [_Condition(*row) for row in rows]
+
+
+def _take(
+    session: Session,
+    labeler_id: int,
+    cond: _Condition,
+    model: str,
+    version: str,
+    postgres: bool,
+) -> tuple[Task, int | None] | None:
+    """The first task of the condition, in its key order, that the labeler may take
+    (passage unseen, assistance stored if the condition has it), locked, with its
+    assistance set id. Walks ix_tasks_pending_order and stops at the first match: it reads
+    the tasks it skips (passages this labeler saw, tasks held by concurrent requests, assist
+    tasks whose assistance is still being made), never the whole pool."""
+    seen = exists().where(
+        PassageExposure.user_id == labeler_id, PassageExposure.passage_id == Task.passage_id
+    )
+    assistance = (
+        select(AssistanceSet.id)
+        .where(
+            AssistanceSet.answer_id == Task.answer_id,
+            AssistanceSet.model_name == model,
+            AssistanceSet.prompt_format == version,
+        )
+        .scalar_subquery()
+    )
+    base = select(Task, assistance if cond.assist else literal(None)).where(
+        Task.condition_id == cond.id, Task.status == TaskStatus.pending, ~seen
+    )
+    if cond.assist:
+        base = base.where(assistance.is_not(None))
+    query = base.order_by(Task.order_key, Task.id).limit(1)
+    if postgres:
+        query = query.with_for_update(of=Task, skip_locked=True)
+    row = session.execute(query).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _tie(cond: _Condition, labeler_id: int) -> str:
+    return order_key(cond.seed, labeler_id, f"condition {cond.id}, served {cond.served}")
 
 
 def next_task(session: Session, labeler_id: int) -> NextTask:
@@ -114,94 +215,53 @@ def next_task(session: Session, labeler_id: int) -> NextTask:
     if open_task is not None:
         return NextTask(open_task, resumed=True)
 
-    experiments = session.execute(
-        select(Experiment.id, Experiment.seed, Experiment.task_expiry_s)
-        .join(ExperimentLabeler, ExperimentLabeler.experiment_id == Experiment.id)
-        .where(
-            ExperimentLabeler.user_id == labeler_id, Experiment.status == ExperimentStatus.launched
-        )
-    ).all()
-    if not experiments:
+    conditions = _conditions(session, labeler_id)
+    if not conditions:
         return NextTask(None, reason="no running experiment includes you")
     settings = get_settings()
     model, version = settings.model_name, prompt_format(settings.prompt_format).version
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # Least served first; ties in an order drawn from the seed for this labeler and count.
+    conditions.sort(key=lambda c: (c.served, _tie(c, labeler_id)))
+    for cond in conditions:
+        taken = _take(session, labeler_id, cond, model, version, postgres)
+        if taken is not None:
+            task, assistance_set_id = taken
+            _assign(session, task, labeler_id, cond.expiry_s, assistance_set_id)
+            return NextTask(task.id)
+    return _why_none(session, labeler_id, conditions, model, version)
+
+
+def _why_none(
+    session: Session, labeler_id: int, conditions: list[_Condition], model: str, version: str
+) -> NextTask:
+    """Why no task could be taken (only asked when none could, so its cost is no worry)."""
     seen = exists().where(
         PassageExposure.user_id == labeler_id, PassageExposure.passage_id == Task.passage_id
     )
-    assistance_ready = exists().where(
+    ready = exists().where(
         AssistanceSet.answer_id == Task.answer_id,
         AssistanceSet.model_name == model,
         AssistanceSet.prompt_format == version,
     )
-    candidates = session.execute(
-        select(Task.id, Task.experiment_id, Task.condition_id, Condition.assist)
-        .join(Condition, Condition.id == Task.condition_id)
-        .where(
-            Task.experiment_id.in_([e.id for e in experiments]),
-            Task.status == TaskStatus.pending,
-            ~seen,
-            (Condition.assist.is_(False)) | assistance_ready,
-        )
-    ).all()
-    if not candidates:
-        waiting = session.scalar(
-            select(func.count())
-            .select_from(Task)
-            .join(Condition, Condition.id == Task.condition_id)
-            .where(
-                Task.experiment_id.in_([e.id for e in experiments]),
-                Task.status == TaskStatus.pending,
-                ~seen,
-            )
-        )
-        if waiting:
-            return NextTask(
-                None,
-                reason="your next tasks are waiting for their model assistance; try again shortly",
-            )
+    unseen = select(Task.id).where(
+        Task.condition_id.in_([c.id for c in conditions]),
+        Task.status == TaskStatus.pending,
+        ~seen,
+    )
+    if session.scalar(unseen.limit(1)) is None:
         return NextTask(
             None,
             reason="no tasks left for you: you have seen every remaining passage, or all are done",
         )
-
-    served: dict[int, int] = dict(
-        session.execute(
-            select(Task.condition_id, func.count())
-            .where(
-                Task.labeler_id == labeler_id,
-                Task.status.in_([TaskStatus.assigned, TaskStatus.submitted]),
-            )
-            .group_by(Task.condition_id)
+    plain = [c.id for c in conditions if not c.assist]
+    if session.scalar(unseen.where(Task.condition_id.in_(plain) | ready).limit(1)) is not None:
+        return NextTask(
+            None, reason="every task you could take is being handed to someone else; try again"
         )
-        .tuples()
-        .all()
-    )
-    by_exp = {e.id: e for e in experiments}
-    ranked = sorted(
-        candidates,
-        key=lambda c: (
-            served.get(c.condition_id, 0),
-            order_key(by_exp[c.experiment_id].seed, labeler_id, c.id),
-        ),
-    )
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for cand in ranked:
-        query = select(Task).where(Task.id == cand.id, Task.status == TaskStatus.pending)
-        task = session.scalar(query.with_for_update(skip_locked=True) if postgres else query)
-        if task is None:
-            continue  # another labeler holds it this instant
-        _assign(
-            session,
-            task,
-            labeler_id,
-            by_exp[cand.experiment_id].task_expiry_s,
-            model,
-            version,
-            cand.assist,
-        )
-        return NextTask(task.id)
     return NextTask(
-        None, reason="every task you could take is being handed to someone else; try again"
+        None,
+        reason="your next tasks are waiting for their model assistance; try again shortly",
     )
 
 
@@ -210,23 +270,14 @@ def _assign(
     task: Task,
     labeler_id: int,
     expiry_s: int,
-    model: str,
-    version: str,
-    assist: bool,
+    assistance_set_id: int | None,
 ) -> None:
     at = now()
     task.status = TaskStatus.assigned
     task.labeler_id = labeler_id
     task.assigned_at = at
     task.expires_at = at + timedelta(seconds=expiry_s)
-    if assist:
-        task.assistance_set_id = session.scalar(
-            select(AssistanceSet.id).where(
-                AssistanceSet.answer_id == task.answer_id,
-                AssistanceSet.model_name == model,
-                AssistanceSet.prompt_format == version,
-            )
-        )
+    task.assistance_set_id = assistance_set_id
     session.add(
         PassageExposure(
             user_id=labeler_id,

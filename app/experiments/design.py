@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.assist.prompts import prompt_format
 from app.assist.service import request_assistance
 from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.settings import get_settings
+from app.experiments.assignment import task_keys
 from app.models import (
     Answer,
     AnswerSource,
@@ -159,23 +160,30 @@ def launch(session: Session, exp_id: int) -> int:
     if not rows:
         raise AppError("no answers of the chosen sources in the chosen questions")
     assist_answers: list[int] = []
-    n = 0
+    # Each task's place in its condition's random order, drawn from the seed in creation
+    # order, so a replay of the design orders its tasks the same way.
+    keys = task_keys(exp.seed)
+    tasks = []
     for answer_id, source, question_id, passage_id in rows:
         for cond in by_source[source]:
             for slot in range(exp.labelers_per_condition):
-                session.add(
-                    Task(
-                        experiment_id=exp.id,
-                        condition_id=cond.id,
-                        answer_id=answer_id,
-                        question_id=question_id,
-                        passage_id=passage_id,
-                        slot=slot,
-                    )
+                tasks.append(
+                    {
+                        "experiment_id": exp.id,
+                        "condition_id": cond.id,
+                        "answer_id": answer_id,
+                        "question_id": question_id,
+                        "passage_id": passage_id,
+                        "slot": slot,
+                        "status": TaskStatus.pending.value,
+                        "order_key": next(keys),
+                    }
                 )
-                n += 1
             if cond.assist:
                 assist_answers.append(answer_id)
+    for start in range(0, len(tasks), 5000):
+        session.execute(insert(Task), tasks[start : start + 5000])
+    n = len(tasks)
     exp.status = ExperimentStatus.launched
     exp.launched_at = datetime.now(UTC)
     session.flush()

@@ -6,7 +6,7 @@ Submitting is all or nothing, and submitting twice stores the task once.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
@@ -31,10 +31,31 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_LOCKED = "critiquelab_locked_tasks"
+
+
 def lock_task(session: Session, task_id: int) -> Task | None:
     """Every write to a task starts here: writes to one task run one at a time, each
-    seeing what the previous one committed (two submits, eight critique adds at once)."""
-    return get_for_update(session, Task, task_id)
+    seeing what the previous one committed (two submits, eight critique adds at once).
+
+    A task already locked in this transaction is not read again: nobody else can have
+    changed it since, so the session's copy is current (a submit locks once, not once per
+    critique)."""
+    locked: dict[int, tuple[object, Task]] = session.info.setdefault(_LOCKED, {})
+    transaction = session.get_transaction()
+    held = locked.get(task_id)
+    if (
+        held is not None
+        and transaction is not None
+        and held[0] is transaction
+        and held[1] in session
+    ):
+        return held[1]
+    task = get_for_update(session, Task, task_id)
+    if task is not None:
+        locked.clear()  # entries of earlier transactions
+        locked[task_id] = (session.get_transaction(), task)  # a strong reference
+    return task
 
 
 def open_task(session: Session, labeler_id: int, task_id: int) -> Task:
@@ -160,47 +181,102 @@ def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> T
         return task  # submitting twice stores it once
     task = open_task(session, labeler_id, task_id)
     if body.critiques is not None:
-        for old in critiques_of(session, task.id):
-            session.delete(old)
-        session.flush()
-        for data in body.critiques:
-            add_critique(session, labeler_id, task.id, data)
+        critiques = _replace_critiques(session, task, body.critiques)
+    else:
+        critiques = critiques_of(session, task.id)
     if body.rating is not None:
-        set_rating(session, labeler_id, task.id, body.rating)
-    if session.get(Rating, task.id) is None:
+        rating: Rating | None = set_rating(session, labeler_id, task.id, body.rating)
+    else:
+        rating = session.get(Rating, task.id)
+    if rating is None:
         raise AppError("rate the answer from 1 to 7 before submitting", field="rating")
-    critiques = critiques_of(session, task.id)
     if not critiques and not body.confirm_no_critiques:
         raise AppError(
             "no critiques: confirm that the answer has no flaw you can name",
             field="confirm_no_critiques",
         )
-    for critique in critiques:
-        if critique.assistance_critique_id is not None:
-            shown = session.get(AssistanceCritique, critique.assistance_critique_id)
-            assert shown is not None
-            critique.edit_distance = edit_distance(shown.text, critique.text)
-            critique.edited = critique.edit_distance > 0
+    used = {c.assistance_critique_id for c in critiques} - {None}
+    if used:
+        shown = dict(
+            session.execute(
+                select(AssistanceCritique.id, AssistanceCritique.text).where(
+                    AssistanceCritique.id.in_(used)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        for critique in critiques:
+            if critique.assistance_critique_id is not None:
+                critique.edit_distance = edit_distance(
+                    shown[critique.assistance_critique_id], critique.text
+                )
+                critique.edited = critique.edit_distance > 0
     at = now()
     task.opened_at = task.opened_at or task.assigned_at or at
     task.status = TaskStatus.submitted
     task.submitted_at = at
     session.flush()
-    _complete_if_done(session, task.experiment_id)
     reviews.open_if_done(session, task)
+    _complete_if_done(session, task)  # last: it holds the experiment's row lock till commit
     return task
 
 
-def _complete_if_done(session: Session, experiment_id: int) -> None:
-    # Locked before counting, so of two last submits landing together the second sees the
-    # first and completes the experiment (without it, each sees the other still open).
-    exp = get_for_update(session, Experiment, experiment_id)
-    left = session.scalar(
-        select(func.count())
-        .select_from(Task)
-        .where(Task.experiment_id == experiment_id, Task.status != TaskStatus.submitted)
+def _replace_critiques(
+    session: Session, task: Task, new: list[CritiqueIn]
+) -> list[LabelerCritique]:
+    """Submit's critiques replace the draft: one delete, one batched insert."""
+    used = {c.assistance_critique_id for c in new} - {None}
+    if used:
+        known = set(
+            session.scalars(
+                select(AssistanceCritique.id).where(
+                    AssistanceCritique.id.in_(used),
+                    AssistanceCritique.assistance_set_id == task.assistance_set_id,
+                )
+            )
+        )
+        if task.assistance_set_id is None or used - known:
+            raise AppError(
+                "that model critique was not shown on this task", field="assistance_critique_id"
+            )
+    session.execute(
+        delete(LabelerCritique)
+        .where(LabelerCritique.task_id == task.id)
+        .execution_options(synchronize_session="fetch")
     )
-    if left == 0 and exp is not None and exp.status == ExperimentStatus.launched:
+    critiques = []
+    for position, data in enumerate(new, 1):
+        critique = LabelerCritique(task_id=task.id, position=position, **data.model_dump())
+        critique.category = data.category.value
+        critiques.append(critique)
+    session.add_all(critiques)
+    if critiques:
+        _touch(task)
+    session.flush()
+    return critiques
+
+
+def _complete_if_done(session: Session, task: Task) -> None:
+    # Locked before looking, so of two last submits landing together the second sees the
+    # first and completes the experiment (without it, each sees the other still open).
+    # FOR NO KEY UPDATE: it serialises submits, yet leaves the row free to foreign-key
+    # checks. One indexed probe for a task still open, never a count of all of them.
+    lock = select(Experiment).where(Experiment.id == task.experiment_id)
+    if session.get_bind().dialect.name == "postgresql":
+        lock = lock.with_for_update(key_share=True)
+    exp = session.scalar(lock.execution_options(populate_existing=True))
+    if exp is None or exp.status != ExperimentStatus.launched:
+        return
+    left = session.scalar(
+        select(Task.id)
+        .where(
+            Task.experiment_id == task.experiment_id,
+            Task.status.in_([TaskStatus.pending, TaskStatus.assigned]),
+        )
+        .limit(1)
+    )
+    if left is None:
         exp.status = ExperimentStatus.completed
         session.flush()
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,6 +111,23 @@ class Task(TimestampMixin, Base):
         ),
         # Hot: a labeler's open and done tasks.
         Index("ix_tasks_labeler_id_status", "labeler_id", "status"),
+        # Hot: "next task" walks one condition's pending tasks in their seeded order and
+        # stops at the first the labeler may take (app/experiments/assignment.py).
+        Index(
+            "ix_tasks_pending_order",
+            "condition_id",
+            "order_key",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        # Lazy expiry reads only the expired tasks, never every assigned one.
+        Index(
+            "ix_tasks_assigned_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'assigned'"),
+            sqlite_where=text("status = 'assigned'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +138,9 @@ class Task(TimestampMixin, Base):
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
     passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id"), index=True)
     slot: Mapped[int] = mapped_column(Integer, default=0)
+    # The task's place in its condition's random order, drawn at launch from the
+    # experiment's seed (0 <= key < 2**31).
+    order_key: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.pending)
     labeler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The exact assistance shown; set when an assist task is handed out.
