@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # the engine runs in the engine process; importers need not l
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     x = logits.astype(np.float64)
     x -= x.max()
-    return x - np.log(np.exp(x).sum())
+    out: np.ndarray = x - np.log(np.exp(x).sum())
+    return out
 
 
 def _top(logp: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -18,7 +18,7 @@ _backend_ready = False
 _GGML_LOG_ERROR = 4
 
 
-@C.llama_log_callback
+@C.llama_log_callback  # type: ignore[untyped-decorator]
 def _quiet_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
     # llama.cpp logs every tensor at load; keep only its errors.
     if level == _GGML_LOG_ERROR:

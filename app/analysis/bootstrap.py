@@ -61,13 +61,15 @@ class PassageSums:
         if key in self._rows:
             # bincount adds in row order, so each sum is exactly the one-by-one sum.
             p, num, den = self._rows[key]
-            d = np.bincount(p, minlength=n_p) if den is None else np.bincount(p, den, n_p)
+            d: np.ndarray = (
+                np.bincount(p, minlength=n_p) if den is None else np.bincount(p, den, n_p)
+            )
             return np.bincount(p, num, n_p), d.astype(float)
         num_col, den_col = np.zeros(n_p), np.zeros(n_p)
-        for p, v in self._num[key].items():
-            num_col[p] = v
-        for p, v in self._den[key].items():
-            den_col[p] = v
+        for passage, v in self._num[key].items():
+            num_col[passage] = v
+        for passage, v in self._den[key].items():
+            den_col[passage] = v
         return num_col, den_col
 
     @property

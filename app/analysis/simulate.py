@@ -23,8 +23,8 @@ from app.core.settings import get_settings
 from app.corpus.repository import CorpusRepository
 from app.experiments import assignment, design
 from app.labeling import service as labeling
-from app.labeling.schemas import CritiqueIn, SubmitIn
-from app.models import Answer, AssistanceCritique, Task, User
+from app.labeling.schemas import CritiqueFields, CritiqueIn, SubmitIn
+from app.models import Answer, AssistanceCritique, Category, Task, User
 from app.review import service as reviews
 from app.review import view as review_view
 from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
@@ -94,7 +94,9 @@ def simulate(session: Session, p: SimParams, progress=None) -> int:  # type: ign
                 honest_text=f"Honest summary of {p.name} passage {i}.",
                 misleading_text=f"Subtly wrong summary of {p.name} passage {i}.",
                 intended_critiques=[
-                    {"text": "Flaw 0: the hidden mistake.", "severity": 3, "category": "accuracy"}
+                    CritiqueFields(
+                        text="Flaw 0: the hidden mistake.", severity=3, category=Category.accuracy
+                    )
                 ],
             ),
         )
@@ -131,7 +133,7 @@ def simulate(session: Session, p: SimParams, progress=None) -> int:  # type: ign
                 version,
             ),
         )
-    uid = dict(session.execute(select(User.username, User.id)).all())
+    uid: dict[str, int] = dict(session.execute(select(User.username, User.id)).tuples().all())
     done = 0
     while True:
         progressed = False
@@ -177,7 +179,9 @@ def _label(session: Session, rng: random.Random, p: SimParams, user_id: int, tas
                     task_id,
                     c.id,
                     CritiqueIn(
-                        text=c.text + " (checked in the text)", severity=3, category="accuracy"
+                        text=c.text + " (checked in the text)",
+                        severity=3,
+                        category=Category.accuracy,
                     ),
                 )
         else:
@@ -188,7 +192,7 @@ def _label(session: Session, rng: random.Random, p: SimParams, user_id: int, tas
                 CritiqueIn(
                     text=_flaw_text(flaw, task.answer_id),
                     severity=rng.randint(1, 4),
-                    category=rng.choice(["accuracy", "coverage", "coherence"]),
+                    category=rng.choice([Category.accuracy, Category.coverage, Category.coherence]),
                 ),
             )
     rating = max(1, min(7, 7 - len(found) + rng.choice([-1, 0, 0, 1])))

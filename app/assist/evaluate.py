@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.assist.client import ModelClient
-from app.assist.prompts import PromptFormat
+from app.assist.prompts import Context, PromptFormat
 from app.assist.repository import AssistRepository
+from app.assist.scoring import Score
 from app.assist.service import context_of_answer
 from app.assist.sweep import yes_no
 
@@ -55,7 +56,7 @@ async def evaluate_helpfulness(
     items = [(context_of_answer(answer), j.critique_text, j.helpful) for j, answer in rows]
     gate = asyncio.Semaphore(concurrency)
 
-    async def score_one(ctx, critique):  # type: ignore[no-untyped-def]
+    async def score_one(ctx: Context, critique: str) -> Score:
         async with gate:
             return (await yes_no(client, fmt.helpfulness(ctx, critique)))[0]
 

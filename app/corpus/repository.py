@@ -89,7 +89,7 @@ class CorpusRepository:
                 HelpfulnessJudgement.critique_index,
             ).where(HelpfulnessJudgement.source_record_id.in_(record_ids))
         )
-        return {tuple(r) for r in rows}  # type: ignore[misc]
+        return {tuple(r) for r in rows}
 
     def feedback_keys(self, record_ids: Sequence[str]) -> set[tuple[str, int]]:
         rows = self.session.execute(
@@ -97,7 +97,7 @@ class CorpusRepository:
                 QuestionFeedback.source_record_id.in_(record_ids)
             )
         )
-        return {tuple(r) for r in rows}  # type: ignore[misc]
+        return {tuple(r) for r in rows}
 
     def has_exposure(self, user_id: int, passage_id: int) -> bool:
         return (

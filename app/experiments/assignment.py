@@ -26,7 +26,7 @@ import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, func, literal, select, update
 from sqlalchemy.orm import Session
@@ -51,6 +51,7 @@ from app.models import (
     TaskStatus,
     User,
 )
+from app.models.base import utcnow as now
 
 SKIP_REASONS = (
     "I have read this text before",
@@ -65,10 +66,6 @@ class NextTask:
     task_id: int | None
     resumed: bool = False
     reason: str | None = None  # why there is no task
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _lock_labeler(session: Session, labeler_id: int) -> None:

@@ -113,7 +113,7 @@ def update_draft(session: Session, exp_id: int, design: Design) -> Experiment:
     exp.labelers_per_condition = design.labelers_per_condition
     exp.task_expiry_s = design.task_expiry_s
     for model in (Condition, ExperimentQuestion, ExperimentLabeler):
-        session.execute(delete(model).where(model.experiment_id == exp.id))  # type: ignore[attr-defined]
+        session.execute(delete(model).where(model.experiment_id == exp.id))
     _write_design(session, exp, design.sources, qids, labeler_ids)
     return exp
 

@@ -220,7 +220,9 @@ class _Batch:
                     select(AssistanceSet.id, AssistanceSet.critiqueability_score).where(
                         AssistanceSet.id.in_(set_ids)
                     )
-                ).all()
+                )
+                .tuples()
+                .all()
             )
             for row in conn.execute(
                 select(

@@ -11,7 +11,7 @@ down (the job is released, see `release`), costs the job no attempt.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, and_, func, or_, select, update
@@ -19,15 +19,14 @@ from sqlalchemy.orm import Session
 
 from app.core.settings import get_settings
 from app.models import Job, JobStatus
+from app.models.base import utcnow
 
 MAX_BACKOFF_S = 300.0
 # Starts the last_error of a job released because the model backend was unreachable; the
 # admin page reads the outage (since when, how many wait) from these rows.
 BACKEND_DOWN = "model backend unreachable, no attempt counted: "
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
+now = utcnow  # the queue's clock (workers and tests read it as queue.now)
 
 
 def lease() -> timedelta:

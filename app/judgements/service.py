@@ -2,7 +2,6 @@
 submit, all or nothing (a second submit returns the first unchanged)."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -20,11 +19,8 @@ from app.judgements.schemas import (
     NewCritiqueOut,
 )
 from app.models import Answer, Passage, Question
+from app.models.base import utcnow as now
 from app.models.judgements import JudgementCritique, JudgementStatus, JudgementTask
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _own(session: Session, labeler_id: int, task_id: int) -> JudgementTask:

@@ -4,7 +4,6 @@ Submitting is all or nothing, and submitting twice stores the task once.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -24,12 +23,8 @@ from app.models import (
     Task,
     TaskStatus,
 )
+from app.models.base import utcnow as now
 from app.review import service as reviews
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
 
 _LOCKED = "critiquelab_locked_tasks"
 

@@ -7,8 +7,6 @@ novel (a real flaw the author did not intend). Drafts are saved as the form chan
 submit checks that every part is decided and stores it once.
 """
 
-from datetime import UTC, datetime
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -29,14 +27,11 @@ from app.models import (
     Task,
     TaskStatus,
 )
+from app.models.base import utcnow as now
 from app.review import repository
 from app.review.schemas import ReviewIn
 from app.review.view import view as reviewer_view
 from app.users.repository import UserRepository
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def open_if_done(session: Session, task: Task) -> IntendedCritiqueReview | None:

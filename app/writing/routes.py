@@ -39,7 +39,7 @@ def draft_from_form(
     ic_category_text: FormList = [],  # noqa: B006
 ) -> WritingDraftIn:
     """The page's form: the two answers and one row per non-empty intended critique."""
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "text": text.strip(),
             "severity": int(sev) if sev.isdigit() and len(sev) < 3 else 2,

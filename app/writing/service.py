@@ -9,7 +9,6 @@ records the exposure: the labeling assignment then never gives them that passage
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -32,12 +31,9 @@ from app.models import (
     WritingStatus,
     WritingTask,
 )
+from app.models.base import utcnow as now
 from app.users.repository import UserRepository
 from app.writing.schemas import WritingDraftIn, WritingIn
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def assign(
