@@ -5,9 +5,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.analysis import routes as analysis_routes
-from app.core.deps import csrf_protect
+from app.core.csrf import csrf_protect
 from app.core.edge import install_edge
-from app.core.errors import install_error_handlers
+from app.core.error_pages import install_error_handlers
 from app.core.headers import install_security
 from app.core.settings import PROJECT_ROOT, get_settings
 from app.corpus import routes as corpus_routes

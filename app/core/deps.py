@@ -1,4 +1,5 @@
-"""Typed dependencies: the request's session, the current user, roles, CSRF."""
+"""Typed dependencies: the request's session, the current user and roles (CSRF is in
+app/core/csrf.py)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -8,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app.core.csrf import bearer_token
 from app.core.database import get_db, session_scope
 from app.core.errors import Forbidden, Unauthenticated
-from app.core.security import new_csrf_token, same_token
 from app.models import Role, User
 
 
@@ -31,45 +32,6 @@ DB_CONCURRENCY = 24
 SessionDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=DB_CONCURRENCY)]
 
 SESSION_ID = "sid"  # the key of the session id in the signed cookie
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-CSRF_HEADER = "X-CSRF-Token"
-CSRF_FIELD = "csrf_token"
-
-
-def _bearer(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def ensure_csrf_token(request: Request) -> str:
-    token = request.session.get(CSRF_FIELD)
-    if not token:
-        token = new_csrf_token()
-        request.session[CSRF_FIELD] = token
-    return str(token)
-
-
-async def csrf_protect(request: Request) -> None:
-    """Every state-changing request carried by the session cookie must echo the CSRF token.
-
-    Bearer-token requests are exempt: a browser never attaches them on its own.
-    """
-    if request.method in SAFE_METHODS or _bearer(request):
-        return
-    expected = request.session.get(CSRF_FIELD)
-    sent = request.headers.get(CSRF_HEADER)
-    if not sent and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        form = await request.form()
-        value = form.get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not same_token(expected, sent):
-        raise Forbidden("missing or invalid CSRF token; reload the page and try again")
-
-
-SESSION_ID = "sid"  # the key of the session id in the signed cookie
 
 
 def get_optional_user(request: Request) -> User | None:
@@ -78,7 +40,7 @@ def get_optional_user(request: Request) -> User | None:
     a minute, in their own short transaction."""
     from app.users import sessions, tokens
 
-    bearer = _bearer(request)
+    bearer = bearer_token(request)
     sid = request.session.get(SESSION_ID)
     user: User | None = None
     touch: Callable[[Session], None] | None = None

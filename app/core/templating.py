@@ -6,14 +6,13 @@ from fastapi import Request
 from fastapi.responses import Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from app.core.csrf import ensure_csrf_token
 from app.core.settings import PROJECT_ROOT, get_settings
 
 templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "templates"))
 
 
 def _csrf_token(request: Request) -> str:
-    from app.core.deps import ensure_csrf_token
-
     return ensure_csrf_token(request)
 
 

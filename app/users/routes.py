@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.core.deps import SESSION_ID, AdminUser, OptionalUser, SessionDep, ensure_csrf_token
+from app.core.csrf import ensure_csrf_token
+from app.core.deps import SESSION_ID, AdminUser, OptionalUser, SessionDep
 from app.core.errors import AppError
 from app.core.htmx import redirect
 from app.core.templating import templates
