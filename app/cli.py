@@ -290,9 +290,20 @@ def assist_generate(
 @assist_cli.command("evaluate")
 def assist_evaluate(
     limit: Annotated[int | None, typer.Option(help="score only the first N judgements")] = None,
+    labels: Annotated[
+        str, typer.Option(help="paper: the imported labels; app: those collected in the app")
+    ] = "paper",
 ) -> None:
-    """ROC AUC of the model's helpfulness score against the imported human helpful labels."""
+    """ROC AUC of the model's helpfulness score against human helpful labels."""
     import asyncio
+
+    if labels == "app":
+        from app.judgements.cli import evaluate_cmd
+
+        evaluate_cmd(limit=limit, samples=1000)
+        return
+    if labels != "paper":
+        _fail(f"--labels must be paper or app, not {labels!r}")
     from dataclasses import asdict
 
     from app.assist.client import ModelError
@@ -450,7 +461,11 @@ def export(
     experiment: Annotated[int | None, typer.Option(help="only this experiment")] = None,
     format: Annotated[
         str | None,
-        typer.Option("--format", help="jsonl or parquet (default: from the file's suffix)"),
+        typer.Option(
+            "--format",
+            help="jsonl or parquet (default: from the file's suffix), or paper: the "
+            "helpfulness judgements in the paper's release format",
+        ),
     ] = None,
 ) -> None:
     """Every submitted labeling task: JSON lines (schema: app/export/export_schema.json), or a
@@ -458,8 +473,13 @@ def export(
     from app.export.service import count_tasks, export_chunks, export_lines
 
     fmt = format or ("parquet" if output.suffix == ".parquet" else "jsonl")
+    if fmt == "paper":  # the helpfulness judgements, in the paper's release format
+        from app.judgements.cli import export as export_judgements
+
+        export_judgements(output)
+        return
     if fmt not in ("jsonl", "parquet"):
-        _fail(f"--format {fmt}: expected jsonl or parquet")
+        _fail(f"--format {fmt}: expected jsonl, parquet or paper")
     n = 0
     tmp = output.with_name(output.name + ".partial")
     with (

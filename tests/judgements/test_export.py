@@ -139,6 +139,17 @@ def test_the_cli_and_the_api_export(
     assert done.returncode == 0, done.stderr
     assert "wrote 40 records" in done.stdout
     assert _canonical(_read(out), NOT_KEPT) == _canonical(_read(paper_sample), NOT_KEPT)
+    # The research export's --format paper is the same file.
+    again = tmp_path / "again.jsonl"
+    done = subprocess.run(
+        [cli, "export", "-o", str(again), "--format", "paper"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _canonical(_read(again), NOT_KEPT) == _canonical(_read(out), NOT_KEPT)
     login(client, "reader")
     r = client.get("/api/v1/judgements/export")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
