@@ -1,6 +1,7 @@
 """Engine and the one session-per-request pattern, on PostgreSQL and SQLite alike."""
 
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -23,7 +24,11 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         kwargs.update(pool_size=20, max_overflow=80)
     else:
+        # After a database restart every pooled connection is dead: pre-ping finds the first
+        # one, and a dead ping invalidates the whole pool, so later checkouts reconnect
+        # instead of failing one by one. connect_timeout bounds a hung connect.
         kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=30)
+        kwargs["connect_args"] = {"connect_timeout": 5}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         writer = _SQLiteWriter()
@@ -31,7 +36,41 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", writer.begin)
         event.listen(engine, "commit", writer.end)
         event.listen(engine, "rollback", writer.end)
+    else:
+        event.listen(engine, "do_connect", _connect_with_retry)
     return engine
+
+
+# While PostgreSQL restarts (`pg_ctl restart`: refused, "shutting down", "starting up")
+# a new connection waits up to this long for it instead of failing the request at once.
+CONNECT_RETRY_S = 10.0
+_RESTARTING = (
+    "Connection refused",
+    "starting up",
+    "shutting down",
+    "not yet accepting connections",
+    "in recovery mode",
+    "server closed the connection",
+    "timeout expired",
+)
+
+
+def _connect_with_retry(
+    dialect: Any, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    deadline = time.monotonic() + CONNECT_RETRY_S
+    pause = 0.05
+    while True:
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            # libpq's connect errors carry no SQLSTATE: read the message. A wrong password or
+            # database name is not waited for.
+            transient = any(m in str(exc) for m in _RESTARTING)
+            if not transient or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -35,6 +36,23 @@ class ImportFileError(Exception):
         super().__init__(f"{where}: {message}")
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys without a word; which one the author
+    # meant is unknowable, so the file is refused.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _loc(parts: tuple[int | str, ...]) -> str:
     out = ""
     for p in parts:
@@ -57,8 +75,10 @@ def parse_records(
     records: list[tuple[int, BaseModel]] = []
     for done, (lineno, raw) in enumerate(lines, 1):
         try:
-            document = json.loads(raw)
+            document = json.loads(raw, object_pairs_hook=_refuse_duplicate_keys)
             problems = list(json_problems(document))
+        except DuplicateKey as exc:
+            raise ImportFileError(name, lineno, exc.key, f"duplicate key {exc.key!r}") from exc
         except json.JSONDecodeError as exc:
             raise ImportFileError(
                 name, lineno, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
@@ -100,11 +120,15 @@ def parse_records(
 
 def _read_lines(path: Path, name: str) -> Iterator[tuple[int, str]]:
     try:
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+        with path.open("rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ImportFileError(
+                        name, lineno, None, f"not UTF-8 text: {exc.reason} at byte {exc.start + 1}"
+                    ) from exc
                 if line.strip():
                     yield lineno, line
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(name, None, None, f"not UTF-8 text: {exc.reason}") from exc
     except OSError as exc:
         raise ImportFileError(name, None, None, f"cannot read the file: {exc.strerror}") from exc

@@ -125,10 +125,12 @@ class PaperData(_Paper):
 
 
 class PaperRecord(_Paper):
-    id: NonEmpty
-    labeler: NonEmpty
-    time: float | None = None
-    split: str | None = None
+    # Lengths as stored (question_feedback, helpfulness_judgements).
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    labeler: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    # A Unix time, up to the end of year 9999 (what a timestamp column holds).
+    time: float | None = Field(default=None, ge=0, le=253_402_300_799)
+    split: str | None = Field(default=None, max_length=32)
     data: PaperData
 
 

@@ -57,7 +57,7 @@ def upload(
         raise AppError("choose a file to import", field="file")
     with tempfile.NamedTemporaryFile(delete=False, suffix=".jsonl") as tmp:
         shutil.copyfileobj(file.file, tmp)
-    run = service.create_run(db, Path(file.filename).name, format, admin.id)
+    run = service.create_run(db, Path(file.filename).name, format, admin.id, Path(tmp.name))
     # Commit now: the import runs in its own transactions and must see the run (and, on
     # SQLite, must not wait for this request's write lock).
     db.commit()

@@ -30,10 +30,13 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 def handlers() -> dict[str, Handler]:
     from app.assist import jobs as assist_jobs
+    from app.corpus import jobs as import_jobs
 
     return {
         assist_jobs.ASSISTANCE: assist_jobs.generate_assistance,
         assist_jobs.MODEL_ANSWER: assist_jobs.generate_model_answer,
+        # An upload's import whose app process stopped renewing its lease.
+        import_jobs.IMPORT: import_jobs.recover_import,
     }
 
 
@@ -191,6 +194,13 @@ async def run_worker(
     once: bool = False, poll_s: float = 1.0, stop: asyncio.Event | None = None
 ) -> int:
     """Run jobs until stopped (or, with once, until nothing is runnable). Returns jobs run."""
+    from app.corpus import jobs as import_jobs
+
+    with session_scope() as s:
+        # Import runs from before imports held leases have no job to be taken over by.
+        stranded = import_jobs.fail_ownerless(s)
+    if stranded:
+        log.warning("marked %d interrupted import run(s) failed", stranded)
     name, table, done = worker_name(), handlers(), 0
     breaker = Breaker.from_settings()
     while stop is None or not stop.is_set():
