@@ -117,7 +117,7 @@ class EngineSupervisor:
         tok_parent, tok_child = self._ctx.Pipe()
         proc = self._ctx.Process(
             target=engine_process.main,
-            args=(self.config, work_child, tok_child, _pid()),
+            args=(self.config, work_child, tok_child, os.getpid()),
             name="model_server-engine",
             daemon=True,
         )
@@ -279,7 +279,3 @@ def _hint(config: EngineConfig) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _pid() -> int:
-    return os.getpid()
