@@ -13,6 +13,8 @@ from app.corpus.repository import CorpusRepository
 from app.experiments import assignment, design
 from app.judgements.batches import create_batch
 from app.judgements.schemas import BatchIn
+from app.labeling import service as labeling
+from app.labeling.schemas import SubmitIn
 from app.models import Answer, IntendedCritiqueReview, Passage, Task
 from app.models.judgements import JudgementTask
 from app.users.service import create_user
@@ -109,13 +111,21 @@ def _world(db: Session) -> World:
     # A paper-sized passage, so the two panes have something to scroll.
     for p in db.scalars(select(Passage)):
         p.text = "\n\n".join(f"Paragraph {i}. " + "The keeper climbs. " * 40 for i in range(40))
-    # One labeler gets the assisted condition, the other not: the pages use the assisted one.
-    tasks = {name: assignment.next_task(db, user_id(db, name)).task_id for name in names}
-    tasker, task_id = next(
-        (name, t)
-        for name, t in tasks.items()
-        if db.scalar(select(Task.assistance_set_id).where(Task.id == t)) is not None
-    )
+    # The pages need a labeler holding an open assisted task. Which condition a labeler gets
+    # first depends on the experiment's random seed; once they have done one unassisted task
+    # the assisted condition is their least served, so submit until it comes.
+    tasker = names[0]
+    task_id = None
+    for _ in range(4):
+        task_id = assignment.next_task(db, user_id(db, tasker)).task_id
+        assert task_id is not None
+        if db.scalar(select(Task.assistance_set_id).where(Task.id == task_id)) is not None:
+            break
+        labeling.submit(
+            db, user_id(db, tasker), task_id, SubmitIn(rating=4, confirm_no_critiques=True)
+        )
+    else:
+        raise AssertionError("no assisted task came to the labeler")
     create_user(db, "writer1", "password-123", "labeler")
     answer = db.get(Answer, db.scalar(select(Task.answer_id).where(Task.id == task_id)))
     assert answer is not None

@@ -18,6 +18,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _reachable_tmp() -> str:
+    """The temp directory, if the postgres user can reach it; else /tmp. Run as root (as CI
+    is), the server runs as postgres, and a private TMPDIR (mktemp -d is mode 700) would
+    hide its data directory from it."""
+    base = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0:
+        return str(base)
+    for folder in (base, *base.parents):
+        if not folder.stat().st_mode & 0o001:  # others may not traverse it
+            return "/tmp"
+    return str(base)
+
+
 def _as_postgres(cmd: list[str]) -> list[str]:
     # PostgreSQL refuses to run as root; CI and these machines run the suite as root.
     if os.geteuid() == 0:
@@ -43,7 +56,7 @@ class PostgresServer:
             raise RuntimeError(
                 f"PostgreSQL binaries not found in {PG_BIN} (set CRITIQUELAB_PG_BIN)"
             )
-        root = Path(tempfile.mkdtemp(prefix="critiquelab-pg-"))
+        root = Path(tempfile.mkdtemp(prefix="critiquelab-pg-", dir=_reachable_tmp()))
         datadir = root / "data"
         if os.geteuid() == 0:
             shutil.chown(root, "postgres", "postgres")
@@ -66,7 +79,9 @@ class PostgresServer:
             capture_output=True,
         )
         port = _free_port()
-        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        # TCP only (no Unix socket): a socket path under a long temp directory would pass the
+        # 107-byte limit of socket paths, and the tests connect over loopback anyway.
+        opts = f"-p {port} -c unix_socket_directories='' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         subprocess.run(
             _as_postgres(
                 [
