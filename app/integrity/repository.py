@@ -18,6 +18,7 @@ from app.models import (
     TaskIntegrity,
     TaskProvenance,
     TaskStatus,
+    User,
 )
 
 
@@ -119,3 +120,33 @@ def active_exclusions(conn: Connection | Session, task_ids: Sequence[int]) -> di
     for task_id, eid, reason, at, on_task in rows:
         out.setdefault(task_id, (eid, reason, at, "task" if on_task is not None else "labeler"))
     return out
+
+
+def experiment_checks(session: Session, experiment_id: int) -> list[Any]:
+    """Each submitted task of the experiment with its labeler, condition and check."""
+    return list(
+        session.execute(
+            select(
+                Task.id,
+                Task.labeler_id,
+                User.username,
+                Condition.source,
+                Condition.assist,
+                TaskIntegrity.flags,
+                TaskIntegrity.evidence,
+            )
+            .join(Condition, Condition.id == Task.condition_id)
+            .join(User, User.id == Task.labeler_id)
+            .outerjoin(TaskIntegrity, TaskIntegrity.task_id == Task.id)
+            .where(Task.experiment_id == experiment_id, Task.status == TaskStatus.submitted)
+            .order_by(Task.id)
+        )
+    )
+
+
+def exclusions_of(session: Session, experiment_id: int) -> list[Exclusion]:
+    return list(
+        session.scalars(
+            select(Exclusion).where(Exclusion.experiment_id == experiment_id).order_by(Exclusion.id)
+        )
+    )

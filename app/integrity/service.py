@@ -62,10 +62,12 @@ def refresh_now(experiment_id: int | None = None) -> int:
         return refresh(session, experiment_id)
 
 
-def exclude_task(session: Session, admin_id: int, task_id: int, reason: str) -> Exclusion:
+def exclude_task(
+    session: Session, admin_id: int, task_id: int, reason: str, experiment_id: int | None = None
+) -> Exclusion:
     task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"no task {task_id}")
+    if task is None or experiment_id not in (None, task.experiment_id):
+        raise AppError(f"no task {task_id} in this experiment", field="task_id")
     if task.status != TaskStatus.submitted:
         raise AppError(
             f"task {task_id} is not submitted; only results are excluded", field="task_id"
@@ -112,6 +114,10 @@ def _add(session: Session, row: Exclusion, admin_id: int, reason: str) -> Exclus
     session.add(row)
     session.flush()
     return row
+
+
+def no_target() -> None:
+    raise AppError("name a task or a labeler to exclude", field="task_id")
 
 
 def lift(session: Session, admin_id: int, exclusion_id: int) -> Exclusion:
