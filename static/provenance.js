@@ -64,9 +64,16 @@
   }, true);
 
   // Away: the page hidden (another tab, minimised) or the window unfocused (another app).
+  // Flickers under half a second (a permission prompt, a focus hiccup) do not count.
+  const MIN_AWAY_MS = 500;
   let awaySince = null;
-  const leave = () => { if (awaySince === null) { awaySince = Date.now(); state.departures += 1; save(); } };
-  const back = () => { if (awaySince !== null) { state.awayMs += Date.now() - awaySince; awaySince = null; save(); } };
+  const leave = () => { if (awaySince === null) awaySince = Date.now(); };
+  const back = () => {
+    if (awaySince === null) return;
+    const away = Date.now() - awaySince;
+    awaySince = null;
+    if (away >= MIN_AWAY_MS) { state.awayMs += away; state.departures += 1; save(); }
+  };
   document.addEventListener("visibilitychange", () => (document.visibilityState === "hidden" ? leave() : back()));
   window.addEventListener("blur", leave);
   window.addEventListener("focus", back);
@@ -97,7 +104,8 @@
   });
 
   const report = () => {
-    const away = state.awayMs + (awaySince === null ? 0 : Date.now() - awaySince);
+    const now = awaySince === null ? 0 : Date.now() - awaySince; // away right now
+    const ongoing = now >= MIN_AWAY_MS ? now : 0;
     const critiques = Object.entries(state.critiques)
       .filter(([k]) => k !== "new")
       .map(([k, c]) => ({
@@ -109,7 +117,8 @@
         typing_s: c.typingMs / 1000,
         edits_after_use: c.editsAfterUse,
       }));
-    return JSON.stringify({ away_s: away / 1000, departures: state.departures, critiques });
+    const away = (state.awayMs + ongoing) / 1000;
+    return JSON.stringify({ away_s: away, departures: state.departures + (ongoing ? 1 : 0), critiques });
   };
   const carries = new RegExp(`^/tasks/${taskId}/(critiques/\\d+|submit)$`);
   document.addEventListener("htmx:configRequest", (e) => {
