@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.core.settings import get_settings
 from app.export.postgres import record_chunks
 from app.export.records import SCHEMA_VERSION
-from app.integrity.repository import active_exclusions
+from app.integrity.repository import active_exclusions, provenance_of
 from app.models import (
     Answer,
     AssistanceCritique,
@@ -36,7 +36,6 @@ from app.models import (
     ReviewStatus,
     Task,
     TaskIntegrity,
-    TaskProvenance,
     TaskStatus,
     User,
 )
@@ -162,7 +161,7 @@ class _Batch:
         task_ids = [r.task_id for r in rows]
         set_ids = {r.set_id for r in rows if r.set_id is not None}
         misleading = {r.answer_id for r in rows if r.answer_source == "human_misleading"}
-        self.provenance = self._provenance(task_ids)
+        self.provenance = provenance_of(conn, task_ids)
         self.checks = self._checks(task_ids)
         self.excluded = active_exclusions(conn, task_ids)
         self.critiques = self._critiques(task_ids, self._judged(task_ids))
@@ -233,20 +232,6 @@ class _Batch:
             )
         return out
 
-    def _provenance(self, task_ids: list[int]) -> dict[int, dict[str, Any]]:
-        rows = self.conn.execute(
-            select(
-                TaskProvenance.task_id,
-                TaskProvenance.away_s,
-                TaskProvenance.departures,
-                TaskProvenance.critiques,
-            ).where(TaskProvenance.task_id.in_(task_ids))
-        )
-        return {
-            r.task_id: {"away_s": r.away_s, "departures": r.departures, "critiques": r.critiques}
-            for r in rows
-        }
-
     def _checks(self, task_ids: list[int]) -> dict[int, dict[str, Any]]:
         rows = self.conn.execute(
             select(
@@ -271,11 +256,19 @@ class _Batch:
         )
         return {r.id: r.critiqueability_score for r in rows}
 
+    def _grouped(self, query: Any) -> dict[Any, list[dict[str, Any]]]:
+        """Rows as dicts of their labelled columns, grouped by the first column (which the
+        dicts leave out): the record's fields are the query's columns, in order."""
+        out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.conn.execute(query):
+            fields = row._asdict()
+            out[fields.pop(next(iter(fields)))].append(fields)
+        return out
+
     def _shown(self, set_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
-        out: dict[int, list[dict[str, Any]]] = defaultdict(list)
         if not set_ids:
-            return out
-        rows = self.conn.execute(
+            return {}
+        return self._grouped(
             select(
                 AssistanceCritique.assistance_set_id.label("set_id"),
                 AssistanceCritique.id,
@@ -290,26 +283,11 @@ class _Batch:
             .where(AssistanceCritique.assistance_set_id.in_(set_ids))
             .order_by(AssistanceCritique.rank)
         )
-        for r in rows:
-            out[r.set_id].append(
-                {
-                    "id": r.id,
-                    "text": r.text,
-                    "temperature": r.temperature,
-                    "helpfulness_score": r.helpfulness_score,
-                    "score_missing_reason": r.score_missing_reason,
-                    "rank": r.rank,
-                    "model_name": r.model_name,
-                    "prompt_format": r.prompt_format,
-                }
-            )
-        return out
 
     def _intended(self, misleading: set[int]) -> dict[int, list[dict[str, Any]]]:
-        out: dict[int, list[dict[str, Any]]] = defaultdict(list)
         if not misleading:
-            return out
-        rows = self.conn.execute(
+            return {}
+        return self._grouped(
             select(
                 IntendedCritique.answer_id,
                 IntendedCritique.id,
@@ -322,18 +300,6 @@ class _Batch:
             .where(IntendedCritique.answer_id.in_(misleading))
             .order_by(IntendedCritique.position)
         )
-        for r in rows:
-            out[r.answer_id].append(
-                {
-                    "id": r.id,
-                    "position": r.position,
-                    "text": r.text,
-                    "severity": r.severity,
-                    "category": r.category,
-                    "category_text": r.category_text,
-                }
-            )
-        return out
 
     def _reviews(self, misleading: set[int]) -> dict[tuple[int, int], Any]:
         """The submitted review of each (experiment, misleading answer)."""

@@ -69,7 +69,9 @@ def model_critiques(session: Session, answer_ids: set[int]) -> dict[int, list[tu
     return out
 
 
-def provenance_of(session: Session, task_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def provenance_of(
+    session: Connection | Session, task_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
     return {
         task_id: {"away_s": away, "departures": departures, "critiques": critiques}
         for task_id, away, departures, critiques in session.execute(

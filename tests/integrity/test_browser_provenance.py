@@ -7,11 +7,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.experiments import design
 from app.models import LabelerCritique, TaskProvenance
-from tests.support.browser import WIDE, ConsoleErrors, log_in, needs_chromium
+from tests.support.browser import WIDE, ConsoleErrors, needs_chromium, open_assisted_task
 from tests.support.db import fresh
-from tests.support.experiments import corpus, labelers, store_fake_assistance
+from tests.support.experiments import corpus, labelers, launched, store_fake_assistance
 from tests.support.live_server import live_app
 
 pytestmark = needs_chromium
@@ -33,28 +32,16 @@ COME_BACK = """() => {
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_typing_pasting_leaving_and_using_are_counted(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
-    answers = corpus(db, passages=1)
-    store_fake_assistance(db, answers)
+    store_fake_assistance(db, corpus(db, passages=1))
     names = labelers(db, 2)
-    design.launch(
-        db, design.create(db, design.Design(name="b", sources=["model"], labelers=names)).id
-    )
+    launched(db, names, sources=("model",))
     db.commit()
     with live_app() as base:
         context = browser.new_context(viewport=WIDE)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         page = context.new_page()
         errors = ConsoleErrors(page)
-        task_id = None
-        for name in names:  # one labeler gets the assisted task
-            context.clear_cookies()
-            log_in(page, base, name)
-            page.click("text=Next task")
-            page.wait_for_url(f"{base}/tasks/*")
-            if page.locator("#assistance").count():
-                task_id = int(page.url.rsplit("/", 1)[1])
-                break
-        assert task_id is not None
+        task_id = open_assisted_task(page, base, names)
         page.reload()  # the task opens here: the clock of first_key_s starts
         opened = time.monotonic()
         page.wait_for_timeout(1500)

@@ -4,20 +4,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.experiments import design
 from app.models import LabelerCritique, TaskProvenance
 from app.users.service import api_token_for
 from tests.support.db import fresh
-from tests.support.experiments import corpus, labelers, store_fake_assistance
+from tests.support.experiments import corpus, labelers, launched, store_fake_assistance
 
 
 def _task(client: TestClient, db: Session) -> tuple[dict[str, str], int]:
-    answers = corpus(db, passages=1)
-    store_fake_assistance(db, answers)
+    store_fake_assistance(db, corpus(db, passages=1))
     names = labelers(db, 2)
-    design.launch(
-        db, design.create(db, design.Design(name="p", sources=["model"], labelers=names)).id
-    )
+    launched(db, names, sources=("model",))
     db.commit()
     auth = {"Authorization": f"Bearer {api_token_for(db, names[0])}"}
     return auth, client.post("/api/v1/tasks/next", headers=auth).json()["task_id"]
