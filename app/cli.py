@@ -582,6 +582,14 @@ def simulate(
     minutes: float = 10.0,
     assist_minutes: float = 12.0,
     seed: int = 0,
+    contaminated_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="share of labelers who paste the model's critiques when unassisted",
+        ),
+    ] = 0.0,
 ) -> None:
     """Build a synthetic experiment with planted effects through the real services; prints its id."""
     from app.analysis.simulate import SimParams
@@ -599,6 +607,7 @@ def simulate(
         minutes=minutes,
         assist_minutes=assist_minutes,
         seed=seed,
+        contaminated_share=contaminated_share,
     )
     with Progress(
         TextColumn("labeling"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
