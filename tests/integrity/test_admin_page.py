@@ -1,10 +1,12 @@
 """The admin's integrity page: a near copy in a no-assist task is flagged with its evidence;
 excluding a task or a labeler records who and why; lifting keeps the record."""
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.settings import get_settings
 from app.experiments import design
 from app.integrity import service
 from app.models import AssistanceCritique, Exclusion, Task, TaskIntegrity, User
@@ -105,3 +107,23 @@ def test_flags_evidence_and_exclusions(client: TestClient, db: Session) -> None:
     assert lifted is not None and lifted.lifted_by_id == boss and lifted.lifted_at is not None
     page = client.get(f"/admin/experiments/{exp_id}/integrity")
     assert "pasted the model" in page.text and "by boss" in page.text
+
+
+def test_other_thresholds_check_again(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored check names its thresholds; changed settings make it again, with them."""
+    exp_id, copied, _ = _labeled(client, db)
+    assert service.refresh(db, exp_id) == 2
+    assert service.refresh(db, exp_id) == 0
+    monkeypatch.setenv("CRITIQUELAB_INTEGRITY_PASTED_MIN_CHARS", "1000")
+    get_settings.cache_clear()
+    try:
+        assert service.refresh(db, exp_id) == 2
+        check = db.get(TaskIntegrity, copied)
+        assert check is not None
+        db.refresh(check)
+        assert check.flags == ["near_copy_no_assist"]  # too little pasted now to count
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
