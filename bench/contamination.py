@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,26 +30,19 @@ def run(seed: int, share: float, folder: Path) -> dict[str, object]:
     import orjson
 
     from app.analysis.report import analyze
-    from app.analysis.simulate import SimParams, contaminated_labelers, simulate
+    from app.analysis.simulate import contaminated_labelers, simulate
     from app.core import database, settings
     from app.core.migrations import upgrade
     from app.export.service import export_lines, pseudonym
     from app.integrity import service as integrity
     from app.users.repository import UserRepository
+    from tests.integrity.test_contamination import PLANTED
 
     settings.get_settings.cache_clear()
     database.get_engine.cache_clear()
     database.get_sessionmaker.cache_clear()
     upgrade(url=url)
-    params = SimParams(
-        name="contaminated",
-        passages=24,
-        labelers=12,
-        find_rate=0.25,
-        assist_find_rate=0.4,
-        contaminated_share=share,
-        seed=seed,
-    )
+    params = replace(PLANTED, contaminated_share=share, seed=seed)  # the test's setup
     with database.session_scope() as s:
         exp_id = simulate(s, params)
         integrity.refresh(s, exp_id)
