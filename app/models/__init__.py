@@ -27,6 +27,7 @@ from app.models.experiments import (
     TaskStatus,
 )
 from app.models.idempotency import IdempotencyRecord
+from app.models.integrity import Exclusion, TaskIntegrity, TaskProvenance
 from app.models.jobs import ImportRun, ImportStatus, Job, JobStatus
 from app.models.labeling import LabelerCritique, Rating
 from app.models.review import (
@@ -51,6 +52,7 @@ __all__ = [
     "ExperimentLabeler",
     "ExperimentQuestion",
     "ExperimentStatus",
+    "Exclusion",
     "ExposureReason",
     "HelpfulnessJudgement",
     "IdempotencyRecord",
@@ -72,6 +74,8 @@ __all__ = [
     "ReviewStatus",
     "Role",
     "Task",
+    "TaskIntegrity",
+    "TaskProvenance",
     "TaskRelease",
     "TaskStatus",
     "User",
