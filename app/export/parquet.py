@@ -95,6 +95,9 @@ _CRITIQUE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("critique_edit_distance", pa.int64()),
     ("critique_review_valid", pa.bool_()),
     ("critique_review_novel", pa.bool_()),
+    ("critique_quote_of", pa.string()),
+    ("critique_quote_start", pa.int64()),
+    ("critique_quote_end", pa.int64()),
 ]
 SCHEMA = pa.schema(
     [(name, typ) for name, typ, _ in _TASK_COLUMNS] + _CRITIQUE_COLUMNS,

@@ -88,7 +88,10 @@ LEFT JOIN LATERAL (
         x.edited,
         x.edit_distance,
         j.valid AS review_valid,
-        j.novel AS review_novel) o
+        j.novel AS review_novel,
+        x.quote_of,
+        x.quote_start,
+        x.quote_end) o
     WHERE x.task_id = t.id
 ) lc ON true
 LEFT JOIN LATERAL (

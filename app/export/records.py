@@ -40,6 +40,11 @@ class LabelerCritiqueOut(_Out):
         description="the author judged it a real flaw (null: not reviewed)"
     )
     review_novel: bool | None = Field(description="valid, and not a flaw the author intended")
+    quote_of: str | None = Field(
+        default=None, description="answer or passage: the text the critique quotes (null: none)"
+    )
+    quote_start: int | None = Field(default=None, description="first character of the quote")
+    quote_end: int | None = Field(default=None, description="character after the quote")
 
 
 class IntendedCritiqueOut(_Out):

@@ -181,6 +181,9 @@ class _Batch:
             used,
             edited,
             dist,
+            quote_of,
+            quote_start,
+            quote_end,
         ) in conn.execute(
             select(
                 LabelerCritique.id,
@@ -192,6 +195,9 @@ class _Batch:
                 LabelerCritique.assistance_critique_id,
                 LabelerCritique.edited,
                 LabelerCritique.edit_distance,
+                LabelerCritique.quote_of,
+                LabelerCritique.quote_start,
+                LabelerCritique.quote_end,
             )
             .where(LabelerCritique.task_id.in_(task_ids))
             .order_by(LabelerCritique.task_id, LabelerCritique.position)
@@ -209,6 +215,9 @@ class _Batch:
                     "edit_distance": dist,
                     "review_valid": valid,
                     "review_novel": novel,
+                    "quote_of": quote_of,
+                    "quote_start": quote_start,
+                    "quote_end": quote_end,
                 }
             )
         set_ids = {r[3] for r in rows if r[3] is not None}

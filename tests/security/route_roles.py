@@ -67,6 +67,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/experiments/{exp_id}/analysis"): READERS,
     # Labeling: the labeler who holds the task
     ("GET", "/labeler"): LABELER_ONLY,
+    ("GET", "/labeler/end"): LABELER_ONLY,
     ("POST", "/labeler/next"): LABELER_ONLY,
     ("GET", "/tasks/{task_id}"): LABELER_ONLY,
     ("POST", "/tasks/{task_id}/skip"): LABELER_ONLY,
