@@ -7,7 +7,7 @@ the database; that it lies inside its text is checked here, against the task's o
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,23 +24,23 @@ class QuotedSpan(BaseModel):
     )
     quote_start: int | None = Field(default=None, ge=0, le=2**31 - 1)
     quote_end: int | None = Field(
-        default=None, ge=1, le=2**31 - 1, description="exclusive, in characters"
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        validate_default=True,  # the check below runs when only some fields are given
+        description="exclusive, in characters",
     )
 
     @field_validator("quote_end")
     @classmethod
-    def _after_start(cls, end: int | None, info: ValidationInfo) -> int | None:
-        start = info.data.get("quote_start")
+    def _whole_span(cls, end: int | None, info: ValidationInfo) -> int | None:
+        of, start = info.data.get("quote_of"), info.data.get("quote_start")
+        given = {of is not None, start is not None, end is not None}
+        if len(given) > 1:
+            raise ValueError("a quote needs quote_of, quote_start and quote_end together")
         if end is not None and start is not None and end <= start:
             raise ValueError(f"the quote must end after it starts (start {start}, end {end})")
         return end
-
-    @model_validator(mode="after")
-    def _whole_span(self) -> "QuotedSpan":
-        given = [getattr(self, name) is not None for name in sorted(QUOTE_FIELDS)]
-        if any(given) and not all(given):
-            raise ValueError("a quote needs quote_of, quote_start and quote_end together")
-        return self
 
 
 def check_quote(session: Session, task: Task, span: QuotedSpan) -> None:

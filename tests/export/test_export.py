@@ -30,7 +30,8 @@ def _labeled(client: TestClient, db: Session) -> tuple[int, list[str]]:
         auth = {"Authorization": f"Bearer {api_token_for(db, name)}"}
         task_id = client.post("/api/v1/tasks/next", headers=auth).json()["task_id"]
         view = client.get(f"/api/v1/tasks/{task_id}", headers=auth).json()
-        critiques = [{"text": "Own flaw.", "severity": 2, "category": "coverage"}]
+        own = {"text": "Own flaw.", "severity": 2, "category": "coverage"}
+        critiques = [{**own, "quote_of": "answer", "quote_start": 0, "quote_end": 3}]
         if view["assistance"]:
             first = view["assistance"][0]
             critiques.append(
@@ -72,6 +73,12 @@ def test_exported_records_are_valid_and_complete(client: TestClient, db: Session
     assisted = next(r for r in records if r["assist"])
     plain = next(r for r in records if not r["assist"])
     assert assisted["condition"] == "model/assist" and len(assisted["assistance"]) == 2
+    for rec in records:  # "critique this": the quoted span of the answer
+        assert [(c["quote_of"], c["quote_start"], c["quote_end"]) for c in rec["critiques"]][0] == (
+            "answer",
+            0,
+            3,
+        )
     used = [c for c in assisted["critiques"] if c["used_assistance_id"]]
     assert used and used[0]["edited"] is True and used[0]["edit_distance"] == 1
     assert used[0]["used_assistance_id"] == assisted["assistance"][0]["id"]
