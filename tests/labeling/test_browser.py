@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.experiments import design
-from app.models import LabelerCritique, Passage, Rating, Task, TaskStatus
+from app.models import Answer, LabelerCritique, Passage, Rating, Task, TaskStatus
 from tests.support.browser import (
     ARTIFACTS,
     PHONE,
@@ -265,3 +265,119 @@ def test_phones_get_one_column_with_the_text_behind_a_button(browser, db: Sessio
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         assert axe_violations(page) == []
         assert errors.take() == []
+
+
+QUOTE_ANSWER = "Café 🙂 the keeper lights the lamp at noon."
+QUOTE_PASSAGE = "The keeper climbs the stair.\r\nHe lights the lamp at dusk, never at noon."
+
+# Selects characters [start, end) (UTF-16, as the DOM counts) of an element's text.
+SELECT = """([selector, start, end]) => {
+  const node = document.querySelector(selector).firstChild;
+  const range = document.createRange();
+  range.setStart(node, start);
+  range.setEnd(node, end);
+  getSelection().removeAllRanges();
+  getSelection().addRange(range);
+}"""
+
+
+def _utf16(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    corpus(db, passages=1)
+    for answer in db.scalars(select(Answer)):
+        answer.text = QUOTE_ANSWER
+    for passage in db.scalars(select(Passage)):
+        passage.text = QUOTE_PASSAGE
+    names = labelers(db, 1)
+    exp = design.create(db, design.Design(name="quotes", sources=["human"], labelers=names))
+    design.launch(db, exp.id)
+    db.commit()
+    ARTIFACTS.mkdir(exist_ok=True)
+    a_start = QUOTE_ANSWER.index("the keeper")
+    p_start = QUOTE_PASSAGE.index("He lights")
+    with live_app() as base:
+        page = browser.new_page(viewport=WIDE)
+        errors = ConsoleErrors(page)
+        log_in(page, base, names[0])
+        page.click("text=Next task")
+        page.wait_for_url(f"{base}/tasks/*")
+        task_id = int(page.url.rsplit("/", 1)[1])
+        # Keyboard: select words of the answer, Tab-reachable button, Enter.
+        page.evaluate(
+            SELECT,
+            ["#answer-text", _utf16(QUOTE_ANSWER, a_start), _utf16(QUOTE_ANSWER, a_start + 10)],
+        )
+        page.wait_for_selector("#quote-critique.ready")
+        assert "the keeper" in page.locator("#quote-status").inner_text()
+        page.locator("#quote-critique").focus()
+        page.keyboard.press("Enter")
+        box = page.locator("#new-critique textarea")
+        assert box.input_value() == "“the keeper” "
+        assert page.evaluate("document.activeElement.name") == "text"  # typing goes on there
+        assert page.locator("#new-critique .quote-preview").is_visible()
+        page.keyboard.type("is not named in the text.")
+        page.screenshot(path=str(ARTIFACTS / "task_page_quote_wide.png"))
+        page.click("#new-critique button[type=submit]")
+        page.wait_for_selector("form.critique >> text=Quotes the answer")
+        # The shortcut: words of the passage, after its CR LF (one line break on screen).
+        page.evaluate(
+            SELECT,
+            [
+                "#passage-text",
+                _utf16(QUOTE_PASSAGE, p_start),
+                _utf16(QUOTE_PASSAGE, p_start + 9),
+            ],
+        )
+        page.keyboard.press("q")
+        assert box.input_value() == "“He lights” "
+        page.keyboard.type("at dusk, not at noon as the answer says.")
+        page.click("#new-critique button[type=submit]")
+        page.wait_for_selector("form.critique >> nth=1 >> text=Quotes the passage")
+        # Dropping a quote makes a plain critique; no selection, no quote.
+        page.evaluate(SELECT, ["#answer-text", 0, 4])
+        page.click("#quote-critique")
+        page.click("#new-critique .drop-quote")
+        page.keyboard.type("A plain one.")
+        page.click("#new-critique button[type=submit]")
+        page.wait_for_selector("form.critique >> nth=2")
+        assert axe_violations(page) == []
+        # A phone: the same button under the answer, no sideways scroll.
+        page.set_viewport_size(PHONE)
+        page.evaluate(SELECT, ["#answer-text", 0, 4])
+        page.click("#quote-critique")
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        page.screenshot(path=str(ARTIFACTS / "task_page_quote_phone.png"))
+        page.click("#new-critique .drop-quote")
+        page.fill("#new-critique textarea", "")
+        page.check("#rating input[value='3']")
+        page.wait_for_selector("#rating >> text=saved")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_url(f"{base}/labeler?*")
+        # The one passage is read: the end page says so, on a phone and wide.
+        page.click("text=Next task")
+        page.wait_for_url(f"{base}/labeler/end?reason=passage_rule")
+        assert "already read" in page.locator(".end-reason").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        page.screenshot(path=str(ARTIFACTS / "end_page_phone.png"), full_page=True)
+        page.set_viewport_size(WIDE)
+        page.screenshot(path=str(ARTIFACTS / "end_page_wide.png"), full_page=True)
+        assert axe_violations(page) == []
+        assert errors.take() == []
+    fresh(db)
+    rows = db.scalars(
+        select(LabelerCritique)
+        .where(LabelerCritique.task_id == task_id)
+        .order_by(LabelerCritique.position)
+    ).all()
+    assert [(r.quote_of, r.quote_start, r.quote_end) for r in rows] == [
+        ("answer", a_start, a_start + 10),
+        ("passage", p_start, p_start + 9),
+        (None, None, None),
+    ]
+    assert rows[0].text == "“the keeper” is not named in the text."
+    assert QUOTE_PASSAGE[rows[1].quote_start : rows[1].quote_end] == "He lights"  # type: ignore[misc]
+    assert rows[2].text == "“Café” A plain one."
