@@ -40,6 +40,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/jobs/{job_id}/retry"): ADMIN_ONLY,
     ("GET", "/admin/experiments/new"): ADMIN_ONLY,
     ("GET", "/admin/experiments/new/passages"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/new/labelers"): ADMIN_ONLY,
     ("POST", "/admin/experiments/check"): ADMIN_ONLY,
     ("POST", "/admin/experiments"): ADMIN_ONLY,
     ("GET", "/admin/experiments/{exp_id}"): ADMIN_ONLY,
