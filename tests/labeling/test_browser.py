@@ -267,8 +267,11 @@ def test_phones_get_one_column_with_the_text_behind_a_button(browser, db: Sessio
         assert errors.take() == []
 
 
-QUOTE_ANSWER = "Café 🙂 the keeper lights the lamp at noon."
-QUOTE_PASSAGE = "The keeper climbs the stair.\r\nHe lights the lamp at dusk, never at noon."
+# An accented letter and a character outside the BMP (two UTF-16 units) before the quote.
+QUOTE_ANSWER = "The café owner says that at 𝑡 = noon the keeper lights the lamp."
+QUOTE_PASSAGE = (
+    "The keeper climbs the stair.\r\nHe lights the lamp at dusk, never at noon.\n\n" + LONG_PASSAGE
+)
 
 # Selects characters [start, end) (UTF-16, as the DOM counts) of an element's text.
 SELECT = """([selector, start, end]) => {
@@ -287,13 +290,16 @@ def _utf16(text: str, index: int) -> int:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
-    corpus(db, passages=1)
+    answers = corpus(db, passages=1)
     for answer in db.scalars(select(Answer)):
         answer.text = QUOTE_ANSWER
     for passage in db.scalars(select(Passage)):
         passage.text = QUOTE_PASSAGE
-    names = labelers(db, 1)
-    exp = design.create(db, design.Design(name="quotes", sources=["human"], labelers=names))
+    store_fake_assistance(db, answers)
+    names = labelers(db, 2)
+    exp = design.create(
+        db, design.Design(name="Lighthouse pilot", sources=["model"], labelers=names)
+    )
     design.launch(db, exp.id)
     db.commit()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -302,10 +308,18 @@ def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Se
     with live_app() as base:
         page = browser.new_page(viewport=WIDE)
         errors = ConsoleErrors(page)
-        log_in(page, base, names[0])
-        page.click("text=Next task")
-        page.wait_for_url(f"{base}/tasks/*")
-        task_id = int(page.url.rsplit("/", 1)[1])
+        name, task_id = _open_tasks(page, base, names)[True]
+        page.context.clear_cookies()
+        log_in(page, base, name)
+        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        # A used model critique is marked and links to the critique it became.
+        page.locator("button.use").nth(1).click()
+        used = page.locator("#assistance a.used-tag")
+        used.wait_for()
+        assert used.inner_text() == "used: your critique 1"
+        assert page.locator("#assistance button.use").nth(1).inner_text() == "Use again"
+        used.click()
+        assert page.evaluate("location.hash") == used.get_attribute("href")
         # Keyboard: select words of the answer, Tab-reachable button, Enter.
         page.evaluate(
             SELECT,
@@ -321,8 +335,10 @@ def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Se
         assert page.locator("#new-critique .quote-preview").is_visible()
         page.keyboard.type("is not named in the text.")
         page.screenshot(path=str(ARTIFACTS / "task_page_quote_wide.png"))
+        page.evaluate("document.querySelector('.pane-work').scrollTop = 0")
+        page.screenshot(path=str(ARTIFACTS / "task_page_used_wide.png"))
         page.click("#new-critique button[type=submit]")
-        page.wait_for_selector("form.critique >> text=Quotes the answer")
+        page.wait_for_selector("form.critique >> nth=1 >> text=Quotes the answer")
         # The shortcut: words of the passage, after its CR LF (one line break on screen).
         page.evaluate(
             SELECT,
@@ -336,14 +352,14 @@ def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Se
         assert box.input_value() == "“He lights” "
         page.keyboard.type("at dusk, not at noon as the answer says.")
         page.click("#new-critique button[type=submit]")
-        page.wait_for_selector("form.critique >> nth=1 >> text=Quotes the passage")
+        page.wait_for_selector("form.critique >> nth=2 >> text=Quotes the passage")
         # Dropping a quote makes a plain critique; no selection, no quote.
         page.evaluate(SELECT, ["#answer-text", 0, 4])
         page.click("#quote-critique")
         page.click("#new-critique .drop-quote")
         page.keyboard.type("A plain one.")
         page.click("#new-critique button[type=submit]")
-        page.wait_for_selector("form.critique >> nth=2")
+        page.wait_for_selector("form.critique >> nth=3")
         assert axe_violations(page) == []
         # A phone: the same button under the answer, no sideways scroll.
         page.set_viewport_size(PHONE)
@@ -359,8 +375,9 @@ def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Se
         page.wait_for_url(f"{base}/labeler?*")
         # The one passage is read: the end page says so, on a phone and wide.
         page.click("text=Next task")
-        page.wait_for_url(f"{base}/labeler/end?reason=passage_rule")
-        assert "already read" in page.locator(".end-reason").inner_text()
+        # The other task is held by the other labeler: nothing is left in the pool.
+        page.wait_for_url(f"{base}/labeler/end?reason=all_done")
+        assert "every task of your experiments is done" in page.locator(".end-reason").inner_text()
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         page.screenshot(path=str(ARTIFACTS / "end_page_phone.png"), full_page=True)
         page.set_viewport_size(WIDE)
@@ -374,10 +391,11 @@ def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Se
         .order_by(LabelerCritique.position)
     ).all()
     assert [(r.quote_of, r.quote_start, r.quote_end) for r in rows] == [
+        (None, None, None),  # the model critique used
         ("answer", a_start, a_start + 10),
         ("passage", p_start, p_start + 9),
         (None, None, None),
     ]
-    assert rows[0].text == "“the keeper” is not named in the text."
-    assert QUOTE_PASSAGE[rows[1].quote_start : rows[1].quote_end] == "He lights"  # type: ignore[misc]
-    assert rows[2].text == "“Café” A plain one."
+    assert rows[1].text == "“the keeper” is not named in the text."
+    assert QUOTE_PASSAGE[rows[2].quote_start : rows[2].quote_end] == "He lights"  # type: ignore[misc]
+    assert rows[3].text == "“The” A plain one."

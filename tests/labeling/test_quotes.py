@@ -12,7 +12,7 @@ from tests.support.db import fresh
 from tests.support.experiments import corpus, labelers
 from tests.support.web import login
 
-ANSWER = "Café 🙂 the keeper lights the lamp."
+ANSWER = "Café 🙂 the keeper lights the lamp."  # an emoji: one code point, two UTF-16 units
 PASSAGE = "The keeper climbs the stair.\r\nHe lights the lamp at dusk."
 
 
