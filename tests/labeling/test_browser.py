@@ -36,15 +36,23 @@ def _take_task(page, base: str, want_assist: bool, db: Session) -> int:  # type:
 
 
 def _experiment(
-    db: Session, sources: list[str], n_labelers: int, passage_text: str | None = None
+    db: Session,
+    sources: list[str],
+    n_labelers: int,
+    passage_text: str | None = None,
+    answer_text: str | None = None,
+    name: str = "browser",
 ) -> list[str]:
     answers = corpus(db, passages=1)
     if passage_text:
         for passage in db.scalars(select(Passage)):
             passage.text = passage_text
+    if answer_text:
+        for answer in db.scalars(select(Answer)):
+            answer.text = answer_text
     store_fake_assistance(db, answers)
     names = labelers(db, n_labelers)
-    exp = design.create(db, design.Design(name="browser", sources=sources, labelers=names))
+    exp = design.create(db, design.Design(name=name, sources=sources, labelers=names))
     design.launch(db, exp.id)
     db.commit()
     return names
@@ -192,6 +200,15 @@ def _open_tasks(page, base: str, names: list[str]) -> dict[bool, tuple[str, int]
     return found
 
 
+def _open_assisted(page, base: str, names: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """Logged in as the labeler whose open task shows model critiques, on that task."""
+    name, task_id = _open_tasks(page, base, names)[True]
+    page.context.clear_cookies()
+    log_in(page, base, name)
+    page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+    return task_id
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_wide_screens_show_the_text_and_the_work_in_two_panes(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
     names = _experiment(db, ["model"], 2, passage_text=LONG_PASSAGE)
@@ -199,10 +216,7 @@ def test_wide_screens_show_the_text_and_the_work_in_two_panes(browser, db: Sessi
     with live_app() as base:
         page = browser.new_page(viewport=WIDE)
         errors = ConsoleErrors(page)
-        name, task_id = _open_tasks(page, base, names)[True]
-        page.context.clear_cookies()
-        log_in(page, base, name)
-        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        task_id = _open_assisted(page, base, names)
         text, work = page.locator("#passage-text"), page.locator(".pane-work")
         assert text.is_visible() and not page.locator("#show-passage").is_visible()
         # Side by side: the text left, the model critiques and the labeler's work right.
@@ -242,10 +256,7 @@ def test_phones_get_one_column_with_the_text_behind_a_button(browser, db: Sessio
     with live_app() as base:
         page = browser.new_page(viewport=PHONE)
         errors = ConsoleErrors(page)
-        name, task_id = _open_tasks(page, base, names)[True]
-        page.context.clear_cookies()
-        log_in(page, base, name)
-        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        task_id = _open_assisted(page, base, names)
         assert not page.locator("#passage-text").is_visible()
         page.mouse.wheel(0, 800)  # scrolling the page is not opening the text
         page.wait_for_timeout(300)
@@ -290,28 +301,16 @@ def _utf16(text: str, index: int) -> int:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
-    answers = corpus(db, passages=1)
-    for answer in db.scalars(select(Answer)):
-        answer.text = QUOTE_ANSWER
-    for passage in db.scalars(select(Passage)):
-        passage.text = QUOTE_PASSAGE
-    store_fake_assistance(db, answers)
-    names = labelers(db, 2)
-    exp = design.create(
-        db, design.Design(name="Lighthouse pilot", sources=["model"], labelers=names)
+    names = _experiment(
+        db, ["model"], 2, QUOTE_PASSAGE, answer_text=QUOTE_ANSWER, name="Lighthouse pilot"
     )
-    design.launch(db, exp.id)
-    db.commit()
     ARTIFACTS.mkdir(exist_ok=True)
     a_start = QUOTE_ANSWER.index("the keeper")
     p_start = QUOTE_PASSAGE.index("He lights")
     with live_app() as base:
         page = browser.new_page(viewport=WIDE)
         errors = ConsoleErrors(page)
-        name, task_id = _open_tasks(page, base, names)[True]
-        page.context.clear_cookies()
-        log_in(page, base, name)
-        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        task_id = _open_assisted(page, base, names)
         # A used model critique is marked and links to the critique it became.
         page.locator("button.use").nth(1).click()
         used = page.locator("#assistance a.used-tag")
