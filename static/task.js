@@ -80,9 +80,10 @@
     if (quote) lastQuote = quote;
     if (!quoteButton) return;
     quoteButton.classList.toggle("ready", Boolean(lastQuote));
-    quoteStatus.textContent = lastQuote
+    const said = lastQuote
       ? `Selected in the ${lastQuote.of}: “${short(lastQuote.text)}”`
       : "Select words in the answer or the text to critique them.";
+    if (quoteStatus.textContent !== said) quoteStatus.textContent = said;  // a live region: say it once
   });
   // A click elsewhere forgets the selection; Tab to the button keeps it.
   document.addEventListener("pointerdown", (e) => {

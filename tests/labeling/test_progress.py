@@ -8,6 +8,7 @@ from app.experiments import design
 from app.labeling import service
 from app.labeling.schemas import SubmitIn
 from app.models import ExperimentLabeler
+from app.users.service import api_token_for
 from tests.support.db import fresh
 from tests.support.experiments import corpus, labelers, store_fake_assistance, user_id
 from tests.support.web import login
@@ -61,6 +62,11 @@ def test_the_end_page_says_every_passage_was_read(client: TestClient, db: Sessio
     assert "You are done here" in page and "passages you have already read" in page
     assert "1 done" in page and "up to 0 more for you" in page
     assert "Try again" not in page
+    # The API gives the same reason, as a sentence and a code.
+    auth = {"Authorization": f"Bearer {api_token_for(db, names[0])}"}
+    body = client.post("/api/v1/tasks/next", headers=auth).json()
+    assert body["task_id"] is None and body["code"] == "passage_rule"
+    assert "already read" in body["reason"]
 
 
 def test_the_end_page_says_all_done_and_paused(client: TestClient, db: Session) -> None:
