@@ -31,6 +31,9 @@
     if (e.shiftKey && /^Digit[1-8]$/.test(e.code)) {
       document.querySelector(`button.use[data-index="${e.code.slice(-1)}"]`)?.click();
       e.preventDefault();
+    } else if (e.key === "q") {
+      critiqueSelection();
+      e.preventDefault();
     } else if (e.key === "n") {
       document.querySelector("#new-critique textarea")?.focus();
       e.preventDefault();
@@ -38,6 +41,85 @@
       const radio = document.querySelector(`#rating input[value="${e.key}"]`);
       if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
     }
+  });
+
+  // Quote to critique: the selected words of the answer or the passage start a new
+  // critique. Offsets count code points of the stored text (Python's str indexes), so a
+  // character outside the BMP counts once, as on the server.
+  const quotable = [...document.querySelectorAll("[data-quote]")];
+  const quoteButton = document.getElementById("quote-critique");
+  const quoteStatus = document.getElementById("quote-status");
+  const points = (s) => Array.from(s).length;
+  const short = (s) => (s.length > 80 ? `${s.slice(0, 77)}…` : s);
+  let lastQuote = null;
+  const selectedQuote = () => {
+    const sel = window.getSelection();
+    if (!sel || sel.isCollapsed || !sel.rangeCount) return null;
+    const range = sel.getRangeAt(0);
+    const el = quotable.find((q) => !q.hidden && range.intersectsNode(q));
+    if (!el) return null;
+    const whole = document.createRange();
+    whole.selectNodeContents(el);
+    const before = whole.cloneRange();
+    if (range.compareBoundaryPoints(Range.START_TO_START, whole) > 0) before.setEnd(range.startContainer, range.startOffset);
+    else before.collapse(true);
+    const inside = range.cloneRange();
+    if (range.compareBoundaryPoints(Range.START_TO_START, whole) < 0) inside.setStart(whole.startContainer, whole.startOffset);
+    if (range.compareBoundaryPoints(Range.END_TO_END, whole) > 0) inside.setEnd(whole.endContainer, whole.endOffset);
+    const text = el.textContent;
+    let start = before.toString().length;
+    let end = start + inside.toString().length;
+    while (start < end && /\s/.test(text[start])) start += 1;  // no stray spaces at the ends
+    while (end > start && /\s/.test(text[end - 1])) end -= 1;
+    if (start >= end) return null;
+    const quoted = text.slice(start, end);
+    return { of: el.dataset.quote, start: points(text.slice(0, start)), end: points(text.slice(0, end)), text: quoted };
+  };
+  document.addEventListener("selectionchange", () => {
+    const quote = selectedQuote();
+    if (quote) lastQuote = quote;
+    if (!quoteButton) return;
+    quoteButton.classList.toggle("ready", Boolean(lastQuote));
+    const said = lastQuote
+      ? `Selected in the ${lastQuote.of}: “${short(lastQuote.text)}”`
+      : "Select words in the answer or the text to critique them.";
+    if (quoteStatus.textContent !== said) quoteStatus.textContent = said;  // a live region: say it once
+  });
+  // A click elsewhere forgets the selection; Tab to the button keeps it.
+  document.addEventListener("pointerdown", (e) => {
+    if (!e.target.closest || !e.target.closest("#quote-critique")) lastQuote = null;
+  });
+  quoteButton?.addEventListener("mousedown", (e) => e.preventDefault());  // keep the selection
+  const critiqueSelection = () => {
+    const quote = selectedQuote() || lastQuote;
+    const form = document.getElementById("new-critique");
+    if (!form) return;
+    if (!quote) {
+      if (quoteStatus) quoteStatus.textContent = "Select some words in the answer or the text first.";
+      return;
+    }
+    form.elements.quote_of.value = quote.of;
+    form.elements.quote_start.value = quote.start;
+    form.elements.quote_end.value = quote.end;
+    const preview = form.querySelector(".quote-preview");
+    preview.querySelector(".quote-where").textContent = quote.of;
+    preview.querySelector(".quote-text").textContent = short(quote.text);
+    preview.hidden = false;
+    const box = form.elements.text;
+    const prefill = quote.text.length > 300 ? `${quote.text.slice(0, 299)}…` : quote.text;
+    if (!box.value.trim()) box.value = `“${prefill}” `;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+    lastQuote = null;
+  };
+  quoteButton?.addEventListener("click", critiqueSelection);
+  document.addEventListener("click", (e) => {
+    const drop = e.target.closest && e.target.closest("#new-critique .drop-quote");
+    if (!drop) return;
+    const form = drop.form;
+    ["quote_of", "quote_start", "quote_end"].forEach((f) => { form.elements[f].value = ""; });
+    form.querySelector(".quote-preview").hidden = true;
+    form.elements.text.focus();
   });
 
   // The passage: shown beside the work on wide screens, behind "Show the text" on narrow

@@ -61,6 +61,7 @@ PAGES: list[tuple[str, str | None]] = [
     ("/research", "rita"),
     ("/research/experiments/{exp_id}/report", "rita"),
     ("/labeler", "tasker"),
+    ("/labeler/end", "tasker"),  # "Next task" when there is none: the reason and progress
     ("/tasks/{task_id}", "tasker"),  # the labeler whose open task shows model critiques
     ("/writing/{task_id}", "writer1"),
     ("/reviews/{review_id}", "writer0"),

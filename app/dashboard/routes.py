@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from app.core.deps import LabelerUser, ResearcherUser, SessionDep
 from app.core.templating import templates
 from app.corpus.stats import entity_counts
+from app.dashboard.end import STATUS_NOTES, end_reason
 from app.experiments import progress
 from app.export.records import SCHEMA_VERSION
 from app.judgements import service as judgements
@@ -28,10 +29,29 @@ def labeler_home(
         {
             "done": mine.done,
             "open_id": mine.open_task_id,
+            "progress": progress.for_labeler(db, user.id),
+            "status_notes": STATUS_NOTES,
             "note": note,
             "writing": writing.mine(db, user.id),
             "reviews": reviews.mine(db, user.id),
             "judgements": judgements.mine(db, user.id),
+        },
+    )
+
+
+@router.get("/labeler/end")
+def labeler_end(
+    request: Request, db: SessionDep, user: LabelerUser, reason: str | None = None
+) -> Response:
+    """Where "Next task" lands when there is none: the reason, and each experiment's state."""
+    experiments = progress.for_labeler(db, user.id)
+    return templates.TemplateResponse(
+        request,
+        "dashboard/end.html",
+        {
+            "end": end_reason(reason, experiments),
+            "progress": experiments,
+            "status_notes": STATUS_NOTES,
         },
     )
 

@@ -66,6 +66,24 @@ class NextTask:
     task_id: int | None
     resumed: bool = False
     reason: str | None = None  # why there is no task
+    code: str | None = None  # the same, as one of END_REASONS (the labeler's end page)
+
+
+# Why a labeler gets no task: a code for pages and clients, and the sentence shown.
+END_REASONS = {
+    "no_experiment": "no running experiment includes you",
+    "all_done": "no tasks left: every task of your experiments is done or held by someone",
+    "passage_rule": (
+        "no tasks left for you: the remaining tasks are on passages you have already read,"
+        " and each passage is read once"
+    ),
+    "busy": "every task you could take is being handed to someone else; try again",
+    "waiting_assistance": "your next tasks are waiting for their model assistance; try again shortly",
+}
+
+
+def _none(code: str) -> "NextTask":
+    return NextTask(None, reason=END_REASONS[code], code=code)
 
 
 def _lock_labeler(session: Session, labeler_id: int) -> None:
@@ -214,7 +232,7 @@ def next_task(session: Session, labeler_id: int) -> NextTask:
 
     conditions = _conditions(session, labeler_id)
     if not conditions:
-        return NextTask(None, reason="no running experiment includes you")
+        return _none("no_experiment")
     settings = get_settings()
     model, version = settings.model_name, prompt_format(settings.prompt_format).version
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -241,25 +259,18 @@ def _why_none(
         AssistanceSet.model_name == model,
         AssistanceSet.prompt_format == version,
     )
-    unseen = select(Task.id).where(
-        Task.condition_id.in_([c.id for c in conditions]),
-        Task.status == TaskStatus.pending,
-        ~seen,
+    pending = select(Task.id).where(
+        Task.condition_id.in_([c.id for c in conditions]), Task.status == TaskStatus.pending
     )
+    if session.scalar(pending.limit(1)) is None:
+        return _none("all_done")
+    unseen = pending.where(~seen)
     if session.scalar(unseen.limit(1)) is None:
-        return NextTask(
-            None,
-            reason="no tasks left for you: you have seen every remaining passage, or all are done",
-        )
+        return _none("passage_rule")
     plain = [c.id for c in conditions if not c.assist]
     if session.scalar(unseen.where(Task.condition_id.in_(plain) | ready).limit(1)) is not None:
-        return NextTask(
-            None, reason="every task you could take is being handed to someone else; try again"
-        )
-    return NextTask(
-        None,
-        reason="your next tasks are waiting for their model assistance; try again shortly",
-    )
+        return _none("busy")
+    return _none("waiting_assistance")
 
 
 def _assign(

@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Form, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError
 from app.core.validation import DbId, FiniteFloat
 from app.experiments import design
+from app.experiments.labeler_picker import PAGE_SIZE as LABELER_PAGE_SIZE
+from app.experiments.labeler_picker import active_labelers, labelers_page
 from app.experiments.selection import PAGE_SIZE, Filter, Rule, choose_questions, passages_page
-from app.models import Role, User
 
 MAX_EXPIRY_HOURS = 365 * 24  # a year: longer is a typo
 
@@ -106,18 +106,16 @@ def page_context(
     session: Session, chosen: DesignForm, page: int = 0, new: bool = False
 ) -> dict[str, object]:
     """The form's context; a new form starts with every labeler, which fills the demo."""
-    labelers = session.scalars(
-        select(User.username)
-        .where(User.role == Role.labeler, User.is_active.is_(True))
-        .order_by(User.username)
-    ).all()
     if new:
-        chosen.labelers = list(labelers)
+        chosen.labelers = active_labelers(session)
+    labelers = labelers_page(session, "", 0, chosen.labelers)
     # The list shows every passage the search keeps; ticked ones are marked, not filtered.
     listed = Filter(chosen.search, chosen.sources, chosen.only_complete)
     rows, total = passages_page(session, listed, page)
     return {
         "labelers": labelers,
+        "labeler_search": "",
+        "labeler_page_size": LABELER_PAGE_SIZE,
         "sources": design.ALL_SOURCES,
         "rules": Rule,
         "chosen": chosen,

@@ -5,10 +5,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Condition, Experiment, ExperimentLabeler, Task, TaskRelease, TaskStatus, User
+from app.models import (
+    Condition,
+    Experiment,
+    ExperimentLabeler,
+    PassageExposure,
+    Task,
+    TaskRelease,
+    TaskStatus,
+    User,
+)
 
 
 @dataclass
@@ -97,3 +106,73 @@ def open_tasks(session: Session, exp_id: int, limit: int = 100) -> list[tuple[Ta
         .limit(limit)
     ).all()
     return [(t, name) for t, name in rows]
+
+
+@dataclass(frozen=True)
+class LabelerProgress:
+    """One labeler's place in one experiment. A labeler reads each passage once, so what is
+    left for them is at most the passages with a task still in the pool that they have not
+    read (fewer if others take those tasks first)."""
+
+    experiment_id: int
+    name: str
+    status: str
+    done: int
+    open: int
+    left_for_you: int
+
+
+def for_labeler(
+    session: Session, labeler_id: int, experiment_id: int | None = None
+) -> list[LabelerProgress]:
+    """The labeler's experiments (or one of them), newest first: three grouped queries."""
+    mine = (
+        select(Experiment.id, Experiment.name, Experiment.status)
+        .join(ExperimentLabeler, ExperimentLabeler.experiment_id == Experiment.id)
+        .where(ExperimentLabeler.user_id == labeler_id)
+        .order_by(Experiment.id.desc())
+    )
+    if experiment_id is not None:
+        mine = mine.where(Experiment.id == experiment_id)
+    experiments = session.execute(mine).all()
+    ids = [e.id for e in experiments]
+    if not ids:
+        return []
+    counts: dict[tuple[int, str], int] = {
+        (exp_id, status): n
+        for exp_id, status, n in session.execute(
+            select(Task.experiment_id, Task.status, func.count())
+            .where(Task.labeler_id == labeler_id, Task.experiment_id.in_(ids))
+            .group_by(Task.experiment_id, Task.status)
+        ).tuples()
+    }
+    seen = exists().where(
+        PassageExposure.user_id == labeler_id, PassageExposure.passage_id == Task.passage_id
+    )
+    left: dict[int, int] = dict(
+        session.execute(
+            select(Task.experiment_id, func.count(func.distinct(Task.passage_id)))
+            .where(Task.experiment_id.in_(ids), Task.status == TaskStatus.pending, ~seen)
+            .group_by(Task.experiment_id)
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        LabelerProgress(
+            exp_id,
+            name,
+            status,
+            counts.get((exp_id, TaskStatus.submitted), 0),
+            counts.get((exp_id, TaskStatus.assigned), 0),
+            left.get(exp_id, 0),
+        )
+        for exp_id, name, status in experiments
+    ]
+
+
+def for_task(session: Session, labeler_id: int, task_id: int) -> LabelerProgress | None:
+    """The labeler's progress in the experiment of one of their tasks."""
+    exp_id = session.scalar(select(Task.experiment_id).where(Task.id == task_id))
+    found = [] if exp_id is None else for_labeler(session, labeler_id, exp_id)
+    return found[0] if found else None

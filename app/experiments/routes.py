@@ -14,6 +14,8 @@ from app.core.templating import templates
 from app.core.validation import DbId, NameStr
 from app.experiments import assignment, design, progress
 from app.experiments import form as experiment_form
+from app.experiments.labeler_picker import PAGE_SIZE as LABELER_PAGE_SIZE
+from app.experiments.labeler_picker import Pick, labelers_page
 from app.jobs import queue
 from app.models import (
     Condition,
@@ -61,6 +63,28 @@ def passages_fragment(
     context = experiment_form.page_context(db, form, max(page, 0))
     return templates.TemplateResponse(
         request, "experiments/form.html", context, block_name="passages"
+    )
+
+
+@router.post("/experiments/new/labelers")
+def labelers_fragment(
+    request: Request,
+    db: SessionDep,
+    admin: AdminUser,
+    labelers: Annotated[list[NameStr], Form()] = [],  # noqa: B006 (FastAPI form default)
+    labeler_search: Annotated[str, Form(max_length=200)] = "",
+    page: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
+    pick: Annotated[Pick | None, Form()] = None,
+) -> Response:
+    """The labelers the search keeps, one page at a time; "tick/untick all matching" acts on
+    every page. A POST: the chosen labelers (hundreds) travel in the body, not the URL."""
+    context = {
+        "labelers": labelers_page(db, labeler_search, page, labelers, pick),
+        "labeler_search": labeler_search,
+        "labeler_page_size": LABELER_PAGE_SIZE,
+    }
+    return templates.TemplateResponse(
+        request, "experiments/form.html", context, block_name="labelers"
     )
 
 

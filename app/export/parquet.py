@@ -112,6 +112,9 @@ _CRITIQUE_COLUMNS: list[tuple[str, pa.DataType, tuple[str, ...]]] = [
         ("review_novel", pa.bool_()),
         ("closest_model_critique_id", pa.int64()),
         ("model_similarity", pa.float64()),
+        ("quote_of", pa.string()),
+        ("quote_start", pa.int64()),
+        ("quote_end", pa.int64()),
     )
 ] + [
     (f"critique_{key}", typ, ("provenance", key))

@@ -110,7 +110,10 @@ LEFT JOIN LATERAL (
         j.novel AS review_novel,
         tp.critiques -> x.id::text AS provenance,
         (ti.similarity -> x.id::text ->> 'model_critique_id')::int AS closest_model_critique_id,
-        (ti.similarity -> x.id::text ->> 'similarity')::float8 AS model_similarity) o
+        (ti.similarity -> x.id::text ->> 'similarity')::float8 AS model_similarity,
+        x.quote_of,
+        x.quote_start,
+        x.quote_end) o
     WHERE x.task_id = t.id
 ) lc ON true
 LEFT JOIN LATERAL (

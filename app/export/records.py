@@ -59,6 +59,11 @@ class LabelerCritiqueOut(_Out):
     model_similarity: float | None = Field(
         description="normalised similarity to it, 0-1 (null: not checked or no model critique)"
     )
+    quote_of: str | None = Field(
+        default=None, description="answer or passage: the text the critique quotes (null: none)"
+    )
+    quote_start: int | None = Field(default=None, description="first character of the quote")
+    quote_end: int | None = Field(default=None, description="character after the quote")
 
 
 class PasteOut(_Out):

@@ -203,6 +203,9 @@ class _Batch:
                 LabelerCritique.assistance_critique_id.label("used_assistance_id"),
                 LabelerCritique.edited,
                 LabelerCritique.edit_distance,
+                LabelerCritique.quote_of,
+                LabelerCritique.quote_start,
+                LabelerCritique.quote_end,
             )
             .where(LabelerCritique.task_id.in_(task_ids))
             .order_by(LabelerCritique.task_id, LabelerCritique.position)
@@ -228,6 +231,9 @@ class _Batch:
                     "provenance": prov.get(key),
                     "closest_model_critique_id": near["model_critique_id"] if near else None,
                     "model_similarity": near["similarity"] if near else None,
+                    "quote_of": r.quote_of,
+                    "quote_start": r.quote_start,
+                    "quote_end": r.quote_end,
                 }
             )
         return out

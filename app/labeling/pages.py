@@ -11,11 +11,11 @@ from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
 from app.core.validation import DbId, FiniteFloat
-from app.experiments import assignment
+from app.experiments import assignment, progress
 from app.integrity.provenance import parse_form
 from app.labeling import service
 from app.labeling.schemas import CritiqueIn, SubmitIn
-from app.labeling.view import task_view
+from app.labeling.view import TaskView, task_view
 from app.models import Category
 
 router = APIRouter(prefix="/tasks/{task_id}")
@@ -28,18 +28,29 @@ def _critique_form(
     severity: int,
     category: str,
     category_text: str | None,
-    assistance_critique_id: DbId | None = None,
+    quote: dict[str, object] | None = None,
 ) -> CritiqueIn:
     try:
-        return CritiqueIn(
-            text=text.strip(),
-            severity=severity,
-            category=category,  # type: ignore[arg-type]
-            category_text=(category_text or "").strip() or None,
-            assistance_critique_id=assistance_critique_id,
+        return CritiqueIn.model_validate(
+            {
+                "text": text.strip(),
+                "severity": severity,
+                "category": category,
+                "category_text": (category_text or "").strip() or None,
+                **(quote or {}),
+            }
         )
     except ValidationError as exc:
         raise AppError.from_validation(exc) from exc
+
+
+def _used(task: TaskView) -> dict[int, tuple[int, int]]:
+    """Model critique id -> (number, id) of the labeler critique it became (the first)."""
+    used: dict[int, tuple[int, int]] = {}
+    for number, c in enumerate(task.critiques, 1):
+        if c.assistance_critique_id is not None:
+            used.setdefault(c.assistance_critique_id, (number, c.id))
+    return used
 
 
 def _page(
@@ -50,12 +61,17 @@ def _page(
     block: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    draft: dict[str, object] | None = None,
 ) -> Response:
+    task = task_view(db, user.id, task_id)
     context = {
-        "task": task_view(db, user.id, task_id),
+        "task": task,
+        "used": _used(task),
+        "progress": progress.for_task(db, user.id, task_id) if block is None else None,
         "skip_reasons": assignment.SKIP_REASONS,
         "categories": CATEGORIES,
         "error": error,
+        "draft": draft or {},
     }
     return templates.TemplateResponse(
         request, "labeling/task.html", context, block_name=block, status_code=status_code
@@ -82,18 +98,26 @@ def add(
     category: Annotated[str, Form()] = "accuracy",
     category_text: Annotated[str | None, Form()] = None,
     from_assistance: Annotated[DbId | None, Form()] = None,
+    quote_of: Annotated[str | None, Form()] = None,
+    quote_start: Annotated[int | None, Form()] = None,
+    quote_end: Annotated[int | None, Form()] = None,
 ) -> Response:
+    # "Critique this": the span of the answer or passage the critique starts from.
+    given = {"quote_of": quote_of, "quote_start": quote_start, "quote_end": quote_end}
+    quote: dict[str, object] = {k: v for k, v in given.items() if v not in (None, "")}
+
     def add() -> None:
         if from_assistance is not None:
             service.use_assistance(db, user.id, task_id, from_assistance)
         else:
-            service.add_critique(
-                db, user.id, task_id, _critique_form(text, severity, category, category_text)
-            )
+            form = _critique_form(text, severity, category, category_text, quote)
+            service.add_critique(db, user.id, task_id, form)
 
     if error := form_error(add):
-        return _page(request, db, user, task_id, block="new_critique", error=error)
-    return _page(request, db, user, task_id, block="critiques")
+        # The whole list again (the form is inside it), the draft kept for another try.
+        draft = {"text": text, "severity": severity, "category": category, **quote}
+        return _page(request, db, user, task_id, block="work", error=error, draft=draft)
+    return _page(request, db, user, task_id, block="work")
 
 
 @router.put("/critiques/{critique_id}")
@@ -131,7 +155,7 @@ def remove(
     request: Request, db: SessionDep, user: LabelerUser, task_id: DbId, critique_id: DbId
 ) -> Response:
     service.delete_critique(db, user.id, task_id, critique_id)
-    return _page(request, db, user, task_id, block="critiques")
+    return _page(request, db, user, task_id, block="work")
 
 
 @router.put("/rating")

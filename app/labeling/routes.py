@@ -35,7 +35,7 @@ api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 def next_page(request: Request, db: SessionDep, user: LabelerUser) -> Response:
     result = assignment.next_task(db, user.id)
     if result.task_id is None:
-        return redirect(request, f"/labeler?note={result.reason}")
+        return redirect(request, f"/labeler/end?reason={result.code}")
     return redirect(request, f"/tasks/{result.task_id}")
 
 
@@ -58,7 +58,9 @@ class SkipIn(BaseModel):
 @api.post("/next")
 def next_api(db: SessionDep, user: LabelerUser) -> NextTaskOut:
     result = assignment.next_task(db, user.id)
-    return NextTaskOut(task_id=result.task_id, resumed=result.resumed, reason=result.reason)
+    return NextTaskOut(
+        task_id=result.task_id, resumed=result.resumed, reason=result.reason, code=result.code
+    )
 
 
 @api.get("/{task_id}", response_model=TaskView)

@@ -3,6 +3,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.core.settings import get_settings
 from app.core.validation import CritiqueText, DbId, NameStr
 from app.integrity.schemas import ProvenanceIn
+from app.labeling.quotes import QuotedSpan
 from app.models import Category
 
 
@@ -25,7 +26,7 @@ class CritiqueFields(BaseModel):
         return self
 
 
-class CritiqueIn(CritiqueFields):
+class CritiqueIn(CritiqueFields, QuotedSpan):
     assistance_critique_id: DbId | None = None
 
 
@@ -59,6 +60,11 @@ class NextTaskOut(BaseModel):
     task_id: int | None
     resumed: bool
     reason: str | None = Field(description="why there is no task, when there is none")
+    code: str | None = Field(
+        default=None,
+        description="the reason as a code: no_experiment, all_done, passage_rule, busy,"
+        " waiting_assistance",
+    )
 
 
 class CritiqueOut(BaseModel):
@@ -68,6 +74,9 @@ class CritiqueOut(BaseModel):
     category: str
     category_text: str | None
     assistance_critique_id: int | None
+    quote_of: str | None
+    quote_start: int | None
+    quote_end: int | None
 
 
 class SkipOut(BaseModel):

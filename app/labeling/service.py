@@ -13,6 +13,7 @@ from app.core.locking import get_for_update
 from app.core.settings import get_settings
 from app.integrity import provenance
 from app.integrity.schemas import ProvenanceIn
+from app.labeling import quotes
 from app.labeling.edits import edit_distance
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.models import (
@@ -107,6 +108,7 @@ def add_critique(
 ) -> LabelerCritique:
     task = open_task(session, labeler_id, task_id)
     _check_assistance(session, task, data.assistance_critique_id)
+    quotes.check_quote(session, task, data)
     count, last = session.execute(
         select(func.count(), func.max(LabelerCritique.position)).where(
             LabelerCritique.task_id == task.id
@@ -140,8 +142,11 @@ def update_critique(
     # the link keeps it (the page's autosave sends only the labeler's fields).
     if data.assistance_critique_id is not None:
         _check_assistance(session, task, data.assistance_critique_id)
-    for key, value in data.model_dump(exclude={"assistance_critique_id"}).items():
+    for key, value in data.model_dump(
+        exclude={"assistance_critique_id", *quotes.QUOTE_FIELDS}
+    ).items():
         setattr(critique, key, value)
+    quotes.update_quote(session, task, critique, data)
     critique.category = data.category.value
     if data.assistance_critique_id is not None:
         critique.assistance_critique_id = data.assistance_critique_id
@@ -244,6 +249,7 @@ def _replace_critiques(
             raise AppError(
                 "that model critique was not shown on this task", field="assistance_critique_id"
             )
+    quotes.check_quotes(session, task, new)
     session.execute(
         delete(LabelerCritique)
         .where(LabelerCritique.task_id == task.id)

@@ -26,6 +26,9 @@ class CritiqueView:
     category: str
     category_text: str | None
     assistance_critique_id: int | None
+    quote_of: str | None = None
+    quote_start: int | None = None
+    quote_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,15 @@ def task_view(session: Session, labeler_id: int, task_id: int) -> TaskView:
     passage = answer.question.passage
     critiques = [
         CritiqueView(
-            c.id, c.text, c.severity, c.category, c.category_text, c.assistance_critique_id
+            c.id,
+            c.text,
+            c.severity,
+            c.category,
+            c.category_text,
+            c.assistance_critique_id,
+            c.quote_of,
+            c.quote_start,
+            c.quote_end,
         )
         for c in session.scalars(
             select(LabelerCritique)

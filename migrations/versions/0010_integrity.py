@@ -1,7 +1,7 @@
 """study integrity: provenance of critiques, the integrity check, exclusions (issue 21)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-25 23:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -39,11 +39,9 @@ def test_six_labelers_fill_one_question_one_condition_each(db: Session) -> None:
     assert (
         sum(t is not None for t in got.values()) == 6
     )  # six tasks, six labelers, the seventh waits
-    assert (
-        "seen every remaining passage"
-        in (assignment.next_task(db, user_id(db, names[-1])).reason or "")
-        or got[names[-1]] is None
-    )
+    seventh = assignment.next_task(db, user_id(db, names[-1]))
+    assert got[names[-1]] is None and seventh.code == "all_done"
+    assert seventh.reason == assignment.END_REASONS["all_done"]
     check_invariants(db)
     conds = {
         t.condition_id for t in db.scalars(select(Task).where(Task.status == TaskStatus.assigned))
@@ -62,6 +60,20 @@ def test_asking_again_returns_the_open_task(db: Session) -> None:
     assert again.task_id == first.task_id and again.resumed
 
 
+def test_a_labeler_who_read_every_remaining_passage_is_told_so(db: Session) -> None:
+    answers = corpus(db, passages=1)
+    store_fake_assistance(db, answers)
+    names = labelers(db, 2)
+    launched(db, names)
+    uid = user_id(db, names[0])
+    first = assignment.next_task(db, uid)
+    assert first.task_id is not None
+    _submit(db, first.task_id)
+    again = assignment.next_task(db, uid)
+    assert (again.task_id, again.code) == (None, "passage_rule")
+    assert "already read" in (again.reason or "")
+
+
 def test_assist_tasks_wait_for_their_assistance(db: Session) -> None:
     corpus(db, passages=1)
     names = labelers(db, 6)
@@ -72,7 +84,8 @@ def test_assist_tasks_wait_for_their_assistance(db: Session) -> None:
     cond = db.get(Condition, task.condition_id)
     assert cond is not None and cond.assist is False  # only the no-assist task could go out
     other = assignment.next_task(db, user_id(db, names[1]))
-    assert other.task_id is None and "waiting for their model assistance" in (other.reason or "")
+    assert (other.task_id, other.code) == (None, "waiting_assistance")
+    assert "waiting for their model assistance" in (other.reason or "")
 
 
 def test_a_labeler_never_gets_a_passage_they_wrote_an_answer_for(db: Session) -> None:

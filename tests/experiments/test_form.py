@@ -2,6 +2,7 @@
 check before creating, defaults that the demo's labelers can fill, and paging that stays fast
 with 10,000 passages and 500 labelers."""
 
+import re
 import time
 
 from fastapi.testclient import TestClient
@@ -169,3 +170,66 @@ def test_the_form_stays_fast_with_ten_thousand_passages(client: TestClient, db: 
     ).text
     assert "200 questions chosen" in check and "Yes" in check
     assert time.monotonic() - started < 20  # generous: two shared cores
+
+
+def _picker(client: TestClient, token: str, **data: object) -> str:
+    r = client.post(
+        "/admin/experiments/new/labelers",
+        data={"csrf_token": token, **data},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def _ticked(fragment: str) -> list[str]:
+    return re.findall(r'type="checkbox" name="labelers" value="([^"]+)" checked', fragment)
+
+
+def _carried(fragment: str) -> list[str]:
+    return re.findall(r'type="hidden" name="labelers" value="([^"]+)"', fragment)
+
+
+def test_labelers_are_searched_and_paged_by_the_server(client: TestClient, db: Session) -> None:
+    db.execute(
+        insert(User),
+        [{"username": f"lab{i:03}", "password_hash": "x", "role": "labeler"} for i in range(500)]
+        + [{"username": "gone", "password_hash": "x", "role": "labeler", "is_active": False}],
+    )
+    make_user(db, "ada", "admin")
+    token = login(client, "ada")
+    page = client.get("/admin/experiments/new").text
+    token = csrf_from(page)
+    # A new form chooses every active labeler; one page of 50 shows, the rest ride along.
+    assert "500 labelers match; 500 chosen" in page and "gone" not in page
+    assert page.count('type="checkbox" name="labelers"') == 50
+    # The second page keeps what is chosen, ticked or carried.
+    chosen = ["lab001", "lab060", "lab499"]
+    second = _picker(client, token, labelers=chosen, page=1)
+    assert "51–100 of 500" in second and _ticked(second) == ["lab060"]
+    assert sorted(_carried(second)) == ["lab001", "lab499"]
+    # Search: by part of the name, on the server.
+    found = _picker(client, token, labelers=chosen, labeler_search="lab49")
+    assert "10 labelers match; 3 chosen" in found and _ticked(found) == ["lab499"]
+    assert "lab001" in _carried(found)
+    # Tick every match (all pages), then untick every match: the rest stays chosen.
+    every = _picker(client, token, labelers=chosen, labeler_search="lab1", pick="all")
+    assert "100 labelers match; 103 chosen" in every
+    assert len(_ticked(every)) == 50 and len(_carried(every)) == 53
+    none = _picker(
+        client,
+        token,
+        labelers=_ticked(every) + _carried(every),
+        labeler_search="lab1",
+        pick="none",
+    )
+    assert "; 3 chosen" in none and sorted(_carried(none)) == chosen
+    # A page past the end shows the last one.
+    last = _picker(client, token, labeler_search="lab49", page=99)
+    assert "1–10 of 10" in last
+    bad = client.post(
+        "/admin/experiments/new/labelers",
+        data={"csrf_token": token, "pick": "some"},
+        headers={"HX-Request": "true"},
+    )
+    assert bad.status_code == 422 and "pick" in bad.text

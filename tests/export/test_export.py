@@ -39,6 +39,12 @@ def test_exported_records_are_valid_and_complete(client: TestClient, db: Session
     assisted = next(r for r in records if r["assist"])
     plain = next(r for r in records if not r["assist"])
     assert assisted["condition"] == "model/assist" and len(assisted["assistance"]) == 2
+    for rec in records:  # "critique this": the quoted span of the answer
+        assert [(c["quote_of"], c["quote_start"], c["quote_end"]) for c in rec["critiques"]][0] == (
+            "answer",
+            0,
+            3,
+        )
     used = [c for c in assisted["critiques"] if c["used_assistance_id"]]
     assert used and used[0]["edited"] is True and used[0]["edit_distance"] == 1
     assert used[0]["used_assistance_id"] == assisted["assistance"][0]["id"]

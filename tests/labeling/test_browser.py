@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.experiments import design
-from app.models import LabelerCritique, Passage, Rating, Task, TaskStatus
+from app.models import Answer, LabelerCritique, Passage, Rating, Task, TaskStatus
 from tests.support.browser import (
     ARTIFACTS,
     PHONE,
@@ -37,15 +37,23 @@ def _take_task(page, base: str, want_assist: bool, db: Session) -> int:  # type:
 
 
 def _experiment(
-    db: Session, sources: list[str], n_labelers: int, passage_text: str | None = None
+    db: Session,
+    sources: list[str],
+    n_labelers: int,
+    passage_text: str | None = None,
+    answer_text: str | None = None,
+    name: str = "browser",
 ) -> list[str]:
     answers = corpus(db, passages=1)
     if passage_text:
         for passage in db.scalars(select(Passage)):
             passage.text = passage_text
+    if answer_text:
+        for answer in db.scalars(select(Answer)):
+            answer.text = answer_text
     store_fake_assistance(db, answers)
     names = labelers(db, n_labelers)
-    exp = design.create(db, design.Design(name="browser", sources=sources, labelers=names))
+    exp = design.create(db, design.Design(name=name, sources=sources, labelers=names))
     design.launch(db, exp.id)
     db.commit()
     return names
@@ -184,6 +192,15 @@ def _open_tasks(page, base: str, names: list[str]) -> dict[bool, tuple[str, int]
     return found
 
 
+def _open_assisted(page, base: str, names: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """Logged in as the labeler whose open task shows model critiques, on that task."""
+    name, task_id = _open_tasks(page, base, names)[True]
+    page.context.clear_cookies()
+    log_in(page, base, name)
+    page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+    return task_id
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_wide_screens_show_the_text_and_the_work_in_two_panes(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
     names = _experiment(db, ["model"], 2, passage_text=LONG_PASSAGE)
@@ -191,10 +208,7 @@ def test_wide_screens_show_the_text_and_the_work_in_two_panes(browser, db: Sessi
     with live_app() as base:
         page = browser.new_page(viewport=WIDE)
         errors = ConsoleErrors(page)
-        name, task_id = _open_tasks(page, base, names)[True]
-        page.context.clear_cookies()
-        log_in(page, base, name)
-        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        task_id = _open_assisted(page, base, names)
         text, work = page.locator("#passage-text"), page.locator(".pane-work")
         assert text.is_visible() and not page.locator("#show-passage").is_visible()
         # Side by side: the text left, the model critiques and the labeler's work right.
@@ -234,10 +248,7 @@ def test_phones_get_one_column_with_the_text_behind_a_button(browser, db: Sessio
     with live_app() as base:
         page = browser.new_page(viewport=PHONE)
         errors = ConsoleErrors(page)
-        name, task_id = _open_tasks(page, base, names)[True]
-        page.context.clear_cookies()
-        log_in(page, base, name)
-        page.goto(f"{base}/tasks/{task_id}", wait_until="networkidle")
+        task_id = _open_assisted(page, base, names)
         assert not page.locator("#passage-text").is_visible()
         page.mouse.wheel(0, 800)  # scrolling the page is not opening the text
         page.wait_for_timeout(300)
@@ -257,3 +268,125 @@ def test_phones_get_one_column_with_the_text_behind_a_button(browser, db: Sessio
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         assert axe_violations(page) == []
         assert errors.take() == []
+
+
+# An accented letter and a character outside the BMP (two UTF-16 units) before the quote.
+QUOTE_ANSWER = "The café owner says that at 𝑡 = noon the keeper lights the lamp."
+QUOTE_PASSAGE = (
+    "The keeper climbs the stair.\r\nHe lights the lamp at dusk, never at noon.\n\n" + LONG_PASSAGE
+)
+
+# Selects characters [start, end) (UTF-16, as the DOM counts) of an element's text.
+SELECT = """([selector, start, end]) => {
+  const node = document.querySelector(selector).firstChild;
+  const range = document.createRange();
+  range.setStart(node, start);
+  range.setEnd(node, end);
+  getSelection().removeAllRanges();
+  getSelection().addRange(range);
+}"""
+
+
+def _utf16(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    names = _experiment(
+        db, ["model"], 2, QUOTE_PASSAGE, answer_text=QUOTE_ANSWER, name="Lighthouse pilot"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    a_start = QUOTE_ANSWER.index("the keeper")
+    p_start = QUOTE_PASSAGE.index("He lights")
+    with live_app() as base:
+        page = browser.new_page(viewport=WIDE)
+        errors = ConsoleErrors(page)
+        task_id = _open_assisted(page, base, names)
+        # A used model critique is marked and links to the critique it became.
+        page.locator("button.use").nth(1).click()
+        used = page.locator("#assistance a.used-tag")
+        used.wait_for()
+        assert used.inner_text() == "used: your critique 1"
+        assert page.locator("#assistance button.use").nth(1).inner_text() == "Use again"
+        used.click()
+        assert page.evaluate("location.hash") == used.get_attribute("href")
+        # Keyboard: select words of the answer, Tab-reachable button, Enter.
+        page.evaluate(
+            SELECT,
+            ["#answer-text", _utf16(QUOTE_ANSWER, a_start), _utf16(QUOTE_ANSWER, a_start + 10)],
+        )
+        page.wait_for_selector("#quote-critique.ready")
+        assert "the keeper" in page.locator("#quote-status").inner_text()
+        page.locator("#quote-critique").focus()
+        page.keyboard.press("Enter")
+        box = page.locator("#new-critique textarea")
+        assert box.input_value() == "“the keeper” "
+        assert page.evaluate("document.activeElement.name") == "text"  # typing goes on there
+        assert page.locator("#new-critique .quote-preview").is_visible()
+        page.keyboard.type("is not named in the text.")
+        page.screenshot(path=str(ARTIFACTS / "task_page_quote_wide.png"))
+        page.evaluate("document.querySelector('.pane-work').scrollTop = 0")
+        page.screenshot(path=str(ARTIFACTS / "task_page_used_wide.png"))
+        page.click("#new-critique button[type=submit]")
+        page.wait_for_selector("form.critique >> nth=1 >> text=Quotes the answer")
+        # The shortcut: words of the passage, after its CR LF (one line break on screen).
+        page.evaluate(
+            SELECT,
+            [
+                "#passage-text",
+                _utf16(QUOTE_PASSAGE, p_start),
+                _utf16(QUOTE_PASSAGE, p_start + 9),
+            ],
+        )
+        page.keyboard.press("q")
+        assert box.input_value() == "“He lights” "
+        page.keyboard.type("at dusk, not at noon as the answer says.")
+        page.click("#new-critique button[type=submit]")
+        page.wait_for_selector("form.critique >> nth=2 >> text=Quotes the passage")
+        # Dropping a quote makes a plain critique; no selection, no quote.
+        page.evaluate(SELECT, ["#answer-text", 0, 4])
+        page.click("#quote-critique")
+        page.click("#new-critique .drop-quote")
+        page.keyboard.type("A plain one.")
+        page.click("#new-critique button[type=submit]")
+        page.wait_for_selector("form.critique >> nth=3")
+        assert axe_violations(page) == []
+        # A phone: the same button under the answer, no sideways scroll.
+        page.set_viewport_size(PHONE)
+        page.evaluate(SELECT, ["#answer-text", 0, 4])
+        page.click("#quote-critique")
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        page.screenshot(path=str(ARTIFACTS / "task_page_quote_phone.png"))
+        page.click("#new-critique .drop-quote")
+        page.fill("#new-critique textarea", "")
+        page.check("#rating input[value='3']")
+        page.wait_for_selector("#rating >> text=saved")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_url(f"{base}/labeler?*")
+        # The one passage is read: the end page says so, on a phone and wide.
+        page.click("text=Next task")
+        # The other task is held by the other labeler: nothing is left in the pool.
+        page.wait_for_url(f"{base}/labeler/end?reason=all_done")
+        assert "every task of your experiments is done" in page.locator(".end-reason").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        page.screenshot(path=str(ARTIFACTS / "end_page_phone.png"), full_page=True)
+        page.set_viewport_size(WIDE)
+        page.screenshot(path=str(ARTIFACTS / "end_page_wide.png"), full_page=True)
+        assert axe_violations(page) == []
+        assert errors.take() == []
+    fresh(db)
+    rows = db.scalars(
+        select(LabelerCritique)
+        .where(LabelerCritique.task_id == task_id)
+        .order_by(LabelerCritique.position)
+    ).all()
+    assert [(r.quote_of, r.quote_start, r.quote_end) for r in rows] == [
+        (None, None, None),  # the model critique used
+        ("answer", a_start, a_start + 10),
+        ("passage", p_start, p_start + 9),
+        (None, None, None),
+    ]
+    assert rows[1].text == "“the keeper” is not named in the text."
+    assert QUOTE_PASSAGE[rows[2].quote_start : rows[2].quote_end] == "He lights"  # type: ignore[misc]
+    assert rows[3].text == "“The” A plain one."

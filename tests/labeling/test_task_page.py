@@ -132,3 +132,29 @@ def _first_assistance(db: Session, task_id: int) -> int:
     )
     assert item is not None
     return item
+
+
+def test_a_used_model_critique_is_marked_and_links_to_the_critique_it_became(
+    client: TestClient, db: Session
+) -> None:
+    task_id, token = _task(client, db)
+    headers = {"X-CSRF-Token": token, "HX-Request": "true"}
+    page = client.get(f"/tasks/{task_id}").text
+    first, second = (int(i) for i in re.findall(r'"from_assistance": (\d+)', page)[:2])
+    client.post(
+        f"/tasks/{task_id}/critiques",
+        headers=headers,
+        data={"text": "Mine first.", "severity": 2, "category": "accuracy"},
+    )
+    # "Use" answers with the list and the model critiques together, so the mark shows at once.
+    fragment = client.post(
+        f"/tasks/{task_id}/critiques", headers=headers, data={"from_assistance": second}
+    ).text
+    fresh(db)
+    made = db.scalar(
+        select(LabelerCritique.id).where(LabelerCritique.assistance_critique_id == second)
+    )
+    assert f'<a class="tag used-tag" href="#critique-{made}">used: your critique 2</a>' in fragment
+    assert f'id="critique-{made}"' in fragment
+    assert fragment.count("used-tag") == 1 and 'Use model critique 1"' in fragment
+    assert first != second

@@ -40,6 +40,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/jobs/{job_id}/retry"): ADMIN_ONLY,
     ("GET", "/admin/experiments/new"): ADMIN_ONLY,
     ("GET", "/admin/experiments/new/passages"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/new/labelers"): ADMIN_ONLY,
     ("POST", "/admin/experiments/check"): ADMIN_ONLY,
     ("POST", "/admin/experiments"): ADMIN_ONLY,
     ("GET", "/admin/experiments/{exp_id}"): ADMIN_ONLY,
@@ -70,6 +71,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/experiments/{exp_id}/analysis"): READERS,
     # Labeling: the labeler who holds the task
     ("GET", "/labeler"): LABELER_ONLY,
+    ("GET", "/labeler/end"): LABELER_ONLY,
     ("POST", "/labeler/next"): LABELER_ONLY,
     ("GET", "/tasks/{task_id}"): LABELER_ONLY,
     ("POST", "/tasks/{task_id}/skip"): LABELER_ONLY,

@@ -37,7 +37,10 @@ def labeled(client: TestClient, db: Session) -> tuple[int, list[str]]:
         auth = {"Authorization": f"Bearer {api_token_for(db, name)}"}
         task_id = client.post("/api/v1/tasks/next", headers=auth).json()["task_id"]
         view = client.get(f"/api/v1/tasks/{task_id}", headers=auth).json()
-        critiques = [{"text": "Own flaw.", "severity": 2, "category": "coverage"}]
+        critiques = [
+            {"text": "Own flaw.", "severity": 2, "category": "coverage"}
+            | {"quote_of": "answer", "quote_start": 0, "quote_end": 3}
+        ]
         own = {"position": 1, "typed_chars": 9, "typing_s": 2.5, "first_key_s": 4.0}
         if view["assistance"]:
             shown = view["assistance"][0]
