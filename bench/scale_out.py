@@ -40,9 +40,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.faults import Process, _wait_http  # noqa: E402
+from bench.faults import Process, _wait_http, migrated_postgres  # noqa: E402
 from tests.support.model_server import ModelServerProcess, free_port  # noqa: E402
-from tests.support.postgres import PostgresServer  # noqa: E402
 
 CRITIQUES = 3
 
@@ -342,36 +341,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     logs = args.logs or Path(os.environ.get("TMPDIR", "/tmp")) / f"critiquelab-scale-{os.getpid()}"
     logs.mkdir(parents=True, exist_ok=True)
-    pg = PostgresServer.start()
-    saved = dict(os.environ)
-    try:
-        url = pg.url("postgres")
-        os.environ.update(
-            CRITIQUELAB_DATABASE_URL=url,
-            CRITIQUELAB_SECRET_KEY=os.environ.get("CRITIQUELAB_SECRET_KEY", "bench-secret-key"),
-            CRITIQUELAB_EXPORT_SALT=os.environ.get("CRITIQUELAB_EXPORT_SALT", "bench-export-salt"),
-            CRITIQUELAB_ENVIRONMENT="test",
-            CRITIQUELAB_MODEL_NAME="smollm2-135m-instruct",
-            CRITIQUELAB_CRITIQUE_MAX_TOKENS="16",
-        )
-        from app.core import database, settings
-        from app.core.migrations import upgrade
-
-        settings.get_settings.cache_clear()
-        database.get_engine.cache_clear()
-        database.get_sessionmaker.cache_clear()
-        upgrade(url=url)
+    with migrated_postgres(CRITIQUELAB_CRITIQUE_MAX_TOKENS="16"):
         return asyncio.run(_run(args, logs))
-    finally:
-        from app.core import database, settings
-
-        database.get_engine().dispose()
-        os.environ.clear()
-        os.environ.update(saved)
-        settings.get_settings.cache_clear()
-        database.get_engine.cache_clear()
-        database.get_sessionmaker.cache_clear()
-        pg.stop()
 
 
 def main() -> None:
