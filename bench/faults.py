@@ -23,7 +23,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -428,6 +428,42 @@ async def _run(args: argparse.Namespace, pg: PostgresServer, logs: Path) -> dict
     }
 
 
+@contextlib.contextmanager
+def migrated_postgres(**env: str) -> Iterator[PostgresServer]:
+    """A throwaway, migrated PostgreSQL that this process and the `critiquelab` processes
+    it starts use (through the environment, with `env` on top); all undone at exit."""
+    from app.core import database, settings
+    from app.core.migrations import upgrade
+
+    pg = PostgresServer.start()
+    saved = dict(os.environ)
+
+    def fresh() -> None:
+        settings.get_settings.cache_clear()
+        database.get_engine.cache_clear()
+        database.get_sessionmaker.cache_clear()
+
+    try:
+        url = pg.url("postgres")
+        os.environ.update(
+            CRITIQUELAB_DATABASE_URL=url,
+            CRITIQUELAB_SECRET_KEY=os.environ.get("CRITIQUELAB_SECRET_KEY", "bench-secret-key"),
+            CRITIQUELAB_EXPORT_SALT=os.environ.get("CRITIQUELAB_EXPORT_SALT", "bench-export-salt"),
+            CRITIQUELAB_ENVIRONMENT="test",
+            CRITIQUELAB_MODEL_NAME="smollm2-135m-instruct",
+            **env,
+        )
+        fresh()
+        upgrade(url=url)
+        yield pg
+    finally:
+        database.get_engine().dispose()
+        os.environ.clear()
+        os.environ.update(saved)
+        fresh()
+        pg.stop()
+
+
 def run(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--labelers", type=int, default=50)
@@ -441,38 +477,12 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     logs = args.logs or Path(os.environ.get("TMPDIR", "/tmp")) / f"critiquelab-faults-{os.getpid()}"
     logs.mkdir(parents=True, exist_ok=True)
-    pg = PostgresServer.start()
-    saved = dict(os.environ)
-    try:
-        url = pg.url("postgres")
-        os.environ.update(
-            CRITIQUELAB_DATABASE_URL=url,
-            CRITIQUELAB_SECRET_KEY=os.environ.get("CRITIQUELAB_SECRET_KEY", "bench-secret-key"),
-            CRITIQUELAB_EXPORT_SALT=os.environ.get("CRITIQUELAB_EXPORT_SALT", "bench-export-salt"),
-            CRITIQUELAB_ENVIRONMENT="test",
-            CRITIQUELAB_JOB_LEASE_S=str(args.lease),
-            CRITIQUELAB_JOB_HEARTBEAT_S=str(args.lease / 4),
-            CRITIQUELAB_MODEL_NAME="smollm2-135m-instruct",
-            CRITIQUELAB_CRITIQUE_MAX_TOKENS="24",
-        )
-        from app.core import database, settings
-        from app.core.migrations import upgrade
-
-        settings.get_settings.cache_clear()
-        database.get_engine.cache_clear()
-        database.get_sessionmaker.cache_clear()
-        upgrade(url=url)
+    with migrated_postgres(
+        CRITIQUELAB_JOB_LEASE_S=str(args.lease),
+        CRITIQUELAB_JOB_HEARTBEAT_S=str(args.lease / 4),
+        CRITIQUELAB_CRITIQUE_MAX_TOKENS="24",
+    ) as pg:
         return asyncio.run(_run(args, pg, logs))
-    finally:
-        from app.core import database, settings
-
-        database.get_engine().dispose()
-        os.environ.clear()
-        os.environ.update(saved)
-        settings.get_settings.cache_clear()
-        database.get_engine.cache_clear()
-        database.get_sessionmaker.cache_clear()
-        pg.stop()
 
 
 def main() -> None:

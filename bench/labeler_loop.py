@@ -93,6 +93,7 @@ def build_experiment(n_tasks: int, accounts: list[str], critiques_per_set: int =
 
     from app.assist.prompts import prompt_format
     from app.core.database import session_scope
+    from app.core.security import hash_password
     from app.core.settings import get_settings
     from app.experiments import design
     from app.models import (
@@ -102,17 +103,23 @@ def build_experiment(n_tasks: int, accounts: list[str], critiques_per_set: int =
         AssistanceSet,
         Passage,
         Question,
+        User,
     )
-    from app.users.service import create_user
 
     s = get_settings()
     model, version = s.model_name, prompt_format(s.prompt_format).version
     n_passages = -(-n_tasks // 6)
     sources = [src.value for src in AnswerSource]
     t0 = time.perf_counter()
+    password = hash_password("password-123")  # one argon2 hash for every account
     with session_scope() as db:
-        for name in accounts:
-            create_user(db, name, "password-123", "labeler")
+        db.add_all(
+            User(
+                username=n, password_hash=password, role="labeler", is_active=True, token_version=0
+            )
+            for n in accounts
+        )
+        db.flush()
         step = 2000
         for start in range(0, n_passages, step):
             rows = range(start, min(start + step, n_passages))
@@ -299,19 +306,21 @@ def _postmaster_pid(pg: Any) -> int | None:
         return None
 
 
-def _start_server(port: int, profile: bool) -> tuple[subprocess.Popen[bytes], str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(APP_ROOT), str(ROOT)]))
+def _start_server(
+    port: int, profile: bool, root: Path = APP_ROOT
+) -> tuple[subprocess.Popen[bytes], str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(ROOT)]))
     if profile:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-profiled", str(port)]
-        if APP_ROOT != ROOT:
-            cmd += ["--app-root", str(APP_ROOT)]
-        proc = subprocess.Popen(cmd, env=env, cwd=APP_ROOT)
+        if root != ROOT:
+            cmd += ["--app-root", str(root)]
+        proc = subprocess.Popen(cmd, env=env, cwd=root)
     else:
         cli = str(Path(sys.executable).with_name("critiquelab"))
         proc = subprocess.Popen(
             [cli, "serve", "--port", str(port)],
             env=env,
-            cwd=APP_ROOT,
+            cwd=root,
             stdout=subprocess.DEVNULL,
             stderr=open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab"),  # noqa: SIM115
         )
@@ -552,6 +561,82 @@ def task_page(base: str, db_session: Any) -> None:
     )
 
 
+def compare(args: argparse.Namespace, levels: list[int], baseline: Path) -> None:
+    """This checkout and `baseline` served side by side on one database and experiment;
+    each level runs on one then the other, --rounds times, each time with fresh accounts,
+    so load from other work on the machine falls on both alike. Prints each run, then per
+    level and tree the mean over rounds."""
+    from tests.support.model_server import free_port
+    from tests.support.postgres import PostgresServer
+
+    trees = {"baseline": baseline, "new": APP_ROOT}
+    per_run = max(1, args.loops // args.rounds)
+    pg = PostgresServer.start()
+    servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+    try:
+        os.environ["CRITIQUELAB_DATABASE_URL"] = url = pg.url("postgres")
+        os.environ.setdefault("CRITIQUELAB_SECRET_KEY", "bench-secret-key-0123456789abcdef")
+        from app.core.database import session_scope
+        from app.core.migrations import upgrade
+        from app.users.service import api_token_for
+
+        upgrade(url=url)
+        names = {
+            (t, r, c): [f"{t}{r}_c{c}_{i}" for i in range(c)]
+            for t in trees
+            for r in range(args.rounds)
+            for c in levels
+        }
+        build_experiment(args.tasks, [n for group in names.values() for n in group])
+        with session_scope() as db:
+            tokens = {k: [api_token_for(db, n) for n in group] for k, group in names.items()}
+        for tree, root in trees.items():
+            servers[tree] = _start_server(free_port(), args.profile, root)
+        pg_pid = _postmaster_pid(pg)
+        print(json.dumps({k: str(v) for k, v in trees.items()}), flush=True)
+        if args.profile:
+            for tree, (proc, base) in servers.items():
+                warm = tokens[(tree, 0, 1)]
+                asyncio.run(run_level(base, warm, 5, args.shape, proc.pid, pg_pid))
+                httpx.post(base + "/__bench/reset")
+        runs: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+        for level in levels:
+            for r in range(args.rounds):
+                for tree, (proc, base) in servers.items():
+                    result = asyncio.run(
+                        run_level(
+                            base,
+                            tokens[(tree, r, level)],
+                            per_run,
+                            args.shape,
+                            proc.pid,
+                            pg_pid,
+                            not args.no_idempotency_key,
+                        )
+                    )
+                    result["tree"] = tree
+                    runs[(tree, level)].append(result)
+                    print(json.dumps(result), flush=True)
+        for (tree, level), results in runs.items():
+            mean = {
+                k: round(statistics.mean(r[k] for r in results), 1)
+                for k in ("loops_per_s", "app_cpu_ms_per_loop", "pg_cpu_ms_per_loop")
+            }
+            for q in ("p50_ms", "p95_ms"):
+                mean[f"loop_{q}"] = round(statistics.mean(r["loop"][q] for r in results), 1)
+            errors = sum(sum(r["errors"].values()) for r in results)
+            print(json.dumps({"summary": tree, "concurrency": level, **mean, "errors": errors}))
+        if args.profile:
+            for tree, (_, base) in servers.items():
+                print(json.dumps({"profile": tree}))
+                print_profile(httpx.get(base + "/__bench/stats").json()["stats"])
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+        pg.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=2000, help="tasks in the experiment")
@@ -564,6 +649,12 @@ def main() -> None:
         "--no-idempotency-key", action="store_true", help="submit without an Idempotency-Key"
     )
     ap.add_argument("--app-root", default=str(ROOT), help="the checkout whose app runs")
+    ap.add_argument(
+        "--baseline-tree",
+        help="another checkout served beside this one on the same database; each level runs "
+        "on both, interleaved --rounds times (load drift on a shared machine hits both)",
+    )
+    ap.add_argument("--rounds", type=int, default=2, help="with --baseline-tree")
     ap.add_argument("--serve-profiled", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_profiled:
@@ -574,6 +665,9 @@ def main() -> None:
     from tests.support.postgres import PostgresServer
 
     levels = [int(x) for x in args.levels.split(",")] if not args.profile else [1]
+    if args.baseline_tree:
+        compare(args, levels, Path(args.baseline_tree).resolve())
+        return
     pg = PostgresServer.start()
     server = None
     try:

@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--labelers", type=int, default=200)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--app-root", type=Path, default=ROOT, help="the checkout whose app runs")
     args = ap.parse_args()
 
     from bench.app_server import start_app
@@ -43,20 +44,28 @@ def main() -> None:
 
         from app.core.database import session_scope
         from app.core.migrations import upgrade
+        from app.core.security import hash_password
         from app.experiments import assignment
-        from app.models import Task, TaskStatus
+        from app.models import Task, TaskStatus, User
         from app.users.service import api_token_for
-        from tests.support.experiments import corpus, labelers, launched, store_fake_assistance
+        from tests.support.experiments import corpus, launched, store_fake_assistance
 
         upgrade(url=url)
+        names = [f"lab{i}" for i in range(args.labelers)]
+        password = hash_password("password-123")  # one argon2 hash for every account
         with session_scope() as db:
             answers = corpus(db, passages=args.rounds * 20 + 20)
             store_fake_assistance(db, answers)
-            names = labelers(db, args.labelers)
+            db.add_all(
+                User(username=n, password_hash=password, role="labeler", is_active=True)
+                for n in names
+            )
+            db.flush()
             launched(db, names)
         with session_scope() as db:
             tokens = [api_token_for(db, n) for n in names]
 
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(args.app_root.resolve()), str(ROOT)])
         server, base = start_app(free_port(), args.workers)
 
         async def wave() -> tuple[list[float], list[int | None]]:
@@ -99,6 +108,7 @@ def main() -> None:
                 {
                     "requests": len(latencies),
                     "concurrency": args.labelers,
+                    "app_root": str(args.app_root),
                     "app_workers": args.workers,
                     "tasks_handed_out": handed,
                     "handed_out_twice": doubles,

@@ -1,16 +1,15 @@
 """Typed dependencies: the request's session, the current user and roles (CSRF is in
 app/core/csrf.py)."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.core.csrf import bearer_token
-from app.core.database import get_db, session_scope
+from app.core.csrf import SAFE_METHODS, bearer_token
+from app.core.database import get_db
 from app.core.errors import Forbidden, Unauthenticated
 from app.models import Role, User
 
@@ -34,39 +33,19 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function", max_concurrenc
 SESSION_ID = "sid"  # the key of the session id in the signed cookie
 
 
-def get_optional_user(request: Request) -> User | None:
+def get_optional_user(request: Request, db: SessionDep) -> User | None:
     """The user of a bearer token or of the session cookie, found with one indexed query
-    (the session or token row joined to its user). Last-used times are written at most once
-    a minute, in their own short transaction."""
-    from app.users import sessions, tokens
+    in the request's own transaction (app/users/sessions.py:authenticate)."""
+    from app.users import sessions
 
-    bearer = bearer_token(request)
     sid = request.session.get(SESSION_ID)
-    user: User | None = None
-    touch: Callable[[Session], None] | None = None
-    # Its own short read, so the request's transaction (and any lock it takes) begins
-    # inside the handler and no connection is held while waiting for the handler's thread.
-    with session_scope(writes=False) as db:
-        if bearer:
-            token = tokens.find(db, bearer)
-            if token is None:
-                raise Unauthenticated("bearer token invalid, expired or revoked")
-            user = token.user
-            if token.needs_touch:
-                touch = partial(tokens.touch, token_id=token.token_id)
-        elif isinstance(sid, str):
-            found = sessions.find(db, sid)
-            if found is None:
-                request.session.pop(SESSION_ID, None)  # logged out, revoked or timed out
-            else:
-                user = found.user
-                if found.needs_touch:
-                    touch = partial(sessions.touch, id_hash=found.id_hash)
-    if user is not None and not user.is_active:
-        raise Unauthenticated("this account is deactivated")
-    if touch is not None:
-        with session_scope() as db:
-            touch(db)
+    writes = request.method not in SAFE_METHODS
+    found = sessions.authenticate(
+        db, bearer_token(request), sid if isinstance(sid, str) else None, writes
+    )
+    if found.forget_sid:
+        request.session.pop(SESSION_ID, None)
+    user = found.user
     # A detached snapshot for templates: error pages render after the session is closed.
     request.state.user = (
         UserInfo(id=user.id, username=user.username, role=user.role) if user is not None else None
@@ -77,7 +56,8 @@ def get_optional_user(request: Request) -> User | None:
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def get_current_user(user: OptionalUser) -> User:
+# Async: no I/O, so no hop through the thread pool (two per request with the role check).
+async def get_current_user(user: OptionalUser) -> User:
     if user is None:
         raise Unauthenticated("log in first")
     return user
@@ -86,10 +66,10 @@ def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], User]:
+def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     allowed = {r.value for r in roles}
 
-    def _check(user: CurrentUser) -> User:
+    async def _check(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise Forbidden(f"this needs the {' or '.join(sorted(allowed))} role")
         return user

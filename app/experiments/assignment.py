@@ -27,8 +27,9 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import delete, exists, func, literal, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.assist.prompts import prompt_format
@@ -86,13 +87,16 @@ def _none(code: str) -> "NextTask":
     return NextTask(None, reason=END_REASONS[code], code=code)
 
 
+_LOCK_LABELER_PG = select(User.id).where(User.id == bindparam("labeler_id")).with_for_update()
+_LOCK_LABELER = (
+    update(User).where(User.id == bindparam("labeler_id")).values(token_version=User.token_version)
+)
+
+
 def _lock_labeler(session: Session, labeler_id: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(User.id).where(User.id == labeler_id).with_for_update())
-    else:
-        session.execute(
-            update(User).where(User.id == labeler_id).values(token_version=User.token_version)
-        )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lock = _LOCK_LABELER_PG if postgres else _LOCK_LABELER
+    session.connection().execute(lock, {"labeler_id": labeler_id})
 
 
 def order_key(seed: int, labeler_id: int, item: int | str) -> str:
@@ -109,14 +113,22 @@ def task_keys(seed: int) -> Iterator[int]:
         yield rng.randrange(2**31)
 
 
+_EXPIRED = (
+    select(Task.id)
+    .where(Task.status == TaskStatus.assigned, Task.expires_at < bindparam("at"))
+    .with_for_update(skip_locked=True)
+)
+
+
 def release_expired(session: Session, at: datetime | None = None) -> int:
     """Tasks not submitted before their expiry go back to the pool. Reads only the expired
     ones (ix_tasks_assigned_expires_at), so it is cheap enough to run on every request."""
     at = at or now()
+    ids = session.connection().execute(_EXPIRED, {"at": at}).scalars().all()
+    if not ids:  # the usual answer: no objects loaded
+        return 0
     expired = session.scalars(
-        select(Task)
-        .where(Task.status == TaskStatus.assigned, Task.expires_at < at)
-        .with_for_update(skip_locked=True)
+        select(Task).where(Task.id.in_(ids)).execution_options(populate_existing=True)
     ).all()
     for task in expired:
         _release(session, task, "expired", None)
@@ -151,31 +163,35 @@ class _Condition:
 def _conditions(session: Session, labeler_id: int) -> list[_Condition]:
     """The conditions of the launched experiments the labeler is in, with how many of each
     the labeler holds or did: one query, a few rows per experiment."""
-    served = (
-        select(Task.condition_id, func.count().label("n"))
-        .where(
-            Task.labeler_id == labeler_id,
-            Task.status.in_([TaskStatus.assigned, TaskStatus.submitted]),
-        )
-        .group_by(Task.condition_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            Condition.id,
-            Condition.assist,
-            Experiment.seed,
-            Experiment.task_expiry_s,
-            func.coalesce(served.c.n, 0),
-        )
-        .join(Experiment, Experiment.id == Condition.experiment_id)
-        .join(ExperimentLabeler, ExperimentLabeler.experiment_id == Experiment.id)
-        .outerjoin(served, served.c.condition_id == Condition.id)
-        .where(
-            ExperimentLabeler.user_id == labeler_id, Experiment.status == ExperimentStatus.launched
-        )
-    ).all()
+    rows = session.connection().execute(_CONDITIONS, {"labeler_id": labeler_id}).all()
     return [_Condition(*row) for row in rows]
+
+
+_SERVED = (
+    select(Task.condition_id, func.count().label("n"))
+    .where(
+        Task.labeler_id == bindparam("labeler_id"),
+        Task.status.in_([TaskStatus.assigned, TaskStatus.submitted]),
+    )
+    .group_by(Task.condition_id)
+    .subquery()
+)
+_CONDITIONS = (
+    select(
+        Condition.id,
+        Condition.assist,
+        Experiment.seed,
+        Experiment.task_expiry_s,
+        func.coalesce(_SERVED.c.n, 0),
+    )
+    .join(Experiment, Experiment.id == Condition.experiment_id)
+    .join(ExperimentLabeler, ExperimentLabeler.experiment_id == Experiment.id)
+    .outerjoin(_SERVED, _SERVED.c.condition_id == Condition.id)
+    .where(
+        ExperimentLabeler.user_id == bindparam("labeler_id"),
+        Experiment.status == ExperimentStatus.launched,
+    )
+)
 
 
 def _take(
@@ -185,48 +201,60 @@ def _take(
     model: str,
     version: str,
     postgres: bool,
-) -> tuple[Task, int | None] | None:
+) -> tuple[int, int, int | None] | None:
     """The first task of the condition, in its key order, that the labeler may take
     (passage unseen, assistance stored if the condition has it), locked, with its
     assistance set id. Walks ix_tasks_pending_order and stops at the first match: it reads
     the tasks it skips (passages this labeler saw, tasks held by concurrent requests, assist
     tasks whose assistance is still being made), never the whole pool."""
+    query = _take_query(cond.assist, postgres)
+    params = {"labeler_id": labeler_id, "condition_id": cond.id, "model": model, "version": version}
+    row = session.connection().execute(query, params).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+@lru_cache
+def _take_query(assist: bool, postgres: bool) -> Select[tuple[int, int, int | None]]:
+    """_take's statement, built once per shape (its cache key and SQL are then reused)."""
     seen = exists().where(
-        PassageExposure.user_id == labeler_id, PassageExposure.passage_id == Task.passage_id
+        PassageExposure.user_id == bindparam("labeler_id"),
+        PassageExposure.passage_id == Task.passage_id,
     )
     assistance = (
         select(AssistanceSet.id)
         .where(
             AssistanceSet.answer_id == Task.answer_id,
-            AssistanceSet.model_name == model,
-            AssistanceSet.prompt_format == version,
+            AssistanceSet.model_name == bindparam("model"),
+            AssistanceSet.prompt_format == bindparam("version"),
         )
         .scalar_subquery()
     )
-    base = select(Task, assistance if cond.assist else literal(None)).where(
-        Task.condition_id == cond.id, Task.status == TaskStatus.pending, ~seen
+    base = select(Task.id, Task.passage_id, assistance if assist else literal(None)).where(
+        Task.condition_id == bindparam("condition_id"), Task.status == TaskStatus.pending, ~seen
     )
-    if cond.assist:
+    if assist:
         base = base.where(assistance.is_not(None))
     query = base.order_by(Task.order_key, Task.id).limit(1)
     if postgres:
         query = query.with_for_update(of=Task, skip_locked=True)
-    row = session.execute(query).first()
-    return None if row is None else (row[0], row[1])
+    return query
 
 
 def _tie(cond: _Condition, labeler_id: int) -> str:
     return order_key(cond.seed, labeler_id, f"condition {cond.id}, served {cond.served}")
 
 
+_OPEN_TASK = (
+    select(Task.id)
+    .where(Task.labeler_id == bindparam("labeler_id"), Task.status == TaskStatus.assigned)
+    .limit(1)
+)
+
+
 def next_task(session: Session, labeler_id: int) -> NextTask:
     _lock_labeler(session, labeler_id)
     release_expired(session)
-    open_task = session.scalar(
-        select(Task.id)
-        .where(Task.labeler_id == labeler_id, Task.status == TaskStatus.assigned)
-        .limit(1)
-    )
+    open_task = session.connection().execute(_OPEN_TASK, {"labeler_id": labeler_id}).scalar()
     if open_task is not None:
         return NextTask(open_task, resumed=True)
 
@@ -241,9 +269,9 @@ def next_task(session: Session, labeler_id: int) -> NextTask:
     for cond in conditions:
         taken = _take(session, labeler_id, cond, model, version, postgres)
         if taken is not None:
-            task, assistance_set_id = taken
-            _assign(session, task, labeler_id, cond.expiry_s, assistance_set_id)
-            return NextTask(task.id)
+            task_id, passage_id, assistance_set_id = taken
+            _assign(session, task_id, passage_id, labeler_id, cond.expiry_s, assistance_set_id)
+            return NextTask(task_id)
     return _why_none(session, labeler_id, conditions, model, version)
 
 
@@ -275,26 +303,56 @@ def _why_none(
 
 def _assign(
     session: Session,
-    task: Task,
+    task_id: int,
+    passage_id: int,
     labeler_id: int,
     expiry_s: int,
     assistance_set_id: int | None,
 ) -> None:
+    """Core statements: the task row is locked by _take, and no object is loaded for it."""
     at = now()
-    task.status = TaskStatus.assigned
-    task.labeler_id = labeler_id
-    task.assigned_at = at
-    task.expires_at = at + timedelta(seconds=expiry_s)
-    task.assistance_set_id = assistance_set_id
-    session.add(
-        PassageExposure(
-            user_id=labeler_id,
-            passage_id=task.passage_id,
-            reason=ExposureReason.task,
-            task_id=task.id,
-        )
+    conn = session.connection()
+    conn.execute(
+        _ASSIGN,
+        {
+            "task_id": task_id,
+            "labeler_id": labeler_id,
+            "at": at,
+            "expires_at": at + timedelta(seconds=expiry_s),
+            "set_id": assistance_set_id,
+        },
     )
-    session.flush()
+    held = session.identity_map.get(session.identity_key(Task, task_id))
+    if held is not None:
+        session.expire(held)  # a copy loaded earlier in this session reloads on next use
+    conn.execute(
+        _EXPOSE,
+        {
+            "user_id": labeler_id,
+            "passage_id": passage_id,
+            "reason": ExposureReason.task.value,
+            "task_id": task_id,
+        },
+    )
+
+
+_ASSIGN = (
+    update(Task)
+    .where(Task.id == bindparam("task_id"))
+    .values(
+        status=TaskStatus.assigned,
+        labeler_id=bindparam("labeler_id"),
+        assigned_at=bindparam("at"),
+        expires_at=bindparam("expires_at"),
+        assistance_set_id=bindparam("set_id"),
+    )
+)
+_EXPOSE = insert(PassageExposure).values(
+    user_id=bindparam("user_id"),
+    passage_id=bindparam("passage_id"),
+    reason=bindparam("reason"),
+    task_id=bindparam("task_id"),
+)
 
 
 def _own_open_task(session: Session, labeler_id: int, task_id: int) -> Task:

@@ -5,11 +5,11 @@ Submitting is all or nothing, and submitting twice stores the task once.
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
-from app.core.locking import get_for_update
 from app.core.settings import get_settings
 from app.integrity import provenance
 from app.integrity.schemas import ProvenanceIn
@@ -49,11 +49,19 @@ def lock_task(session: Session, task_id: int) -> Task | None:
         and held[1] in session
     ):
         return held[1]
-    task = get_for_update(session, Task, task_id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # As get_for_update (app/core/locking.py), with the statement built once.
+    task = session.scalar(_LOCK_TASK_PG if postgres else _LOCK_TASK, {"task_id": task_id})
     if task is not None:
         locked.clear()  # entries of earlier transactions
         locked[task_id] = (session.get_transaction(), task)  # a strong reference
     return task
+
+
+_LOCK_TASK = (
+    select(Task).where(Task.id == bindparam("task_id")).execution_options(populate_existing=True)
+)
+_LOCK_TASK_PG = _LOCK_TASK.with_for_update()
 
 
 def open_task(session: Session, labeler_id: int, task_id: int) -> Task:
@@ -184,42 +192,26 @@ def set_rating(session: Session, labeler_id: int, task_id: int, value: int) -> R
 
 
 def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> Task:
+    """All or nothing, in one transaction under the task's row lock. The hot path of the
+    labeler loop (issue 12): Core statements for the critiques and the rating, and the
+    task's own changes written by one UPDATE at the end."""
     task = lock_task(session, task_id)
     if task is not None and task.status == TaskStatus.submitted and task.labeler_id == labeler_id:
         return task  # submitting twice stores it once
     task = open_task(session, labeler_id, task_id)
     if body.critiques is not None:
-        critiques = _replace_critiques(session, task, body.critiques)
+        count = _replace_critiques(session, task, body.critiques)
     else:
-        critiques = critiques_of(session, task.id)
+        count = _score_draft_critiques(session, task)
     if body.rating is not None:
-        rating: Rating | None = set_rating(session, labeler_id, task.id, body.rating)
-    else:
-        rating = session.get(Rating, task.id)
-    if rating is None:
+        _upsert_rating(session, task, body.rating)
+    elif session.connection().execute(_RATING, {"task_id": task.id}).first() is None:
         raise AppError("rate the answer from 1 to 7 before submitting", field="rating")
-    if not critiques and not body.confirm_no_critiques:
+    if not count and not body.confirm_no_critiques:
         raise AppError(
             "no critiques: confirm that the answer has no flaw you can name",
             field="confirm_no_critiques",
         )
-    used = {c.assistance_critique_id for c in critiques} - {None}
-    if used:
-        shown = dict(
-            session.execute(
-                select(AssistanceCritique.id, AssistanceCritique.text).where(
-                    AssistanceCritique.id.in_(used)
-                )
-            )
-            .tuples()
-            .all()
-        )
-        for critique in critiques:
-            if critique.assistance_critique_id is not None:
-                critique.edit_distance = edit_distance(
-                    shown[critique.assistance_critique_id], critique.text
-                )
-                critique.edited = critique.edit_distance > 0
     provenance.record(session, task, body.provenance)  # issue 21; nothing when absent
     at = now()
     task.opened_at = task.opened_at or task.assigned_at or at
@@ -231,64 +223,126 @@ def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> T
     return task
 
 
-def _replace_critiques(
-    session: Session, task: Task, new: list[CritiqueIn]
-) -> list[LabelerCritique]:
-    """Submit's critiques replace the draft: one delete, one batched insert."""
-    used = {c.assistance_critique_id for c in new} - {None}
-    if used:
-        known = set(
-            session.scalars(
-                select(AssistanceCritique.id).where(
-                    AssistanceCritique.id.in_(used),
-                    AssistanceCritique.assistance_set_id == task.assistance_set_id,
-                )
-            )
+_RATING = select(Rating.value).where(Rating.task_id == bindparam("task_id"))
+_SHOWN = select(AssistanceCritique.id, AssistanceCritique.text).where(
+    AssistanceCritique.id.in_(bindparam("ids", expanding=True)),
+    AssistanceCritique.assistance_set_id == bindparam("set_id"),
+)
+_DELETE_CRITIQUES = delete(LabelerCritique).where(LabelerCritique.task_id == bindparam("task_id"))
+
+
+def _shown_texts(session: Session, task: Task, links: set[int | None]) -> dict[int, str]:
+    """The texts of the model critiques linked to, all shown on this task (else 422)."""
+    used = {link for link in links if link is not None}
+    if not used:
+        return {}
+    shown: dict[int, str] = {}
+    if task.assistance_set_id is not None:
+        params = {"ids": sorted(used), "set_id": task.assistance_set_id}
+        shown = dict(session.connection().execute(_SHOWN, params).tuples().all())
+    if used - shown.keys():
+        raise AppError(
+            "that model critique was not shown on this task", field="assistance_critique_id"
         )
-        if task.assistance_set_id is None or used - known:
-            raise AppError(
-                "that model critique was not shown on this task", field="assistance_critique_id"
-            )
+    return shown
+
+
+def _replace_critiques(session: Session, task: Task, new: list[CritiqueIn]) -> int:
+    """Submit's critiques replace the draft: one delete, one batched insert (Core: no
+    objects to track), each linked one scored by its edit distance to the model's text."""
+    shown = _shown_texts(session, task, {c.assistance_critique_id for c in new})
     quotes.check_quotes(session, task, new)
-    session.execute(
-        delete(LabelerCritique)
-        .where(LabelerCritique.task_id == task.id)
-        .execution_options(synchronize_session="fetch")
-    )
-    critiques = []
+    rows = []
     for position, data in enumerate(new, 1):
-        critique = LabelerCritique(task_id=task.id, position=position, **data.model_dump())
-        critique.category = data.category.value
-        critiques.append(critique)
-    session.add_all(critiques)
-    if critiques:
+        row = {"task_id": task.id, "position": position, **data.model_dump()}
+        row["category"] = data.category.value
+        # Every row names the same columns: an executemany INSERT takes its columns from the
+        # first row, so a key only some rows carry would be dropped silently.
+        row.update(edit_distance=None, edited=None)
+        if data.assistance_critique_id is not None:
+            distance = edit_distance(shown[data.assistance_critique_id], data.text)
+            row.update(edit_distance=distance, edited=distance > 0)
+        rows.append(row)
+    session.flush()  # this task's pending ORM changes first, in statement order
+    _forget_drafts(session, task.id)
+    conn = session.connection()
+    conn.execute(_DELETE_CRITIQUES, {"task_id": task.id})
+    if rows:
+        conn.execute(insert(LabelerCritique), rows)
         _touch(task)
-    session.flush()
-    return critiques
+    return len(rows)
+
+
+def _forget_drafts(session: Session, task_id: int) -> None:
+    """The Core writes of submit bypass the session: copies of the task's draft critiques and
+    rating loaded earlier in this session must not be used (or written back) stale."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, LabelerCritique | Rating) and obj.task_id == task_id:
+            if isinstance(obj, LabelerCritique):
+                session.expunge(obj)
+            else:
+                session.expire(obj)
+
+
+def _score_draft_critiques(session: Session, task: Task) -> int:
+    """Submit without critiques keeps the draft's: each linked one gets its edit distance."""
+    critiques = critiques_of(session, task.id)
+    shown = _shown_texts(session, task, {c.assistance_critique_id for c in critiques})
+    for critique in critiques:
+        if critique.assistance_critique_id is not None:
+            critique.edit_distance = edit_distance(
+                shown[critique.assistance_critique_id], critique.text
+            )
+            critique.edited = critique.edit_distance > 0
+    return len(critiques)
+
+
+def _upsert_rating(session: Session, task: Task, value: int) -> None:
+    """One statement whether or not a draft rating exists."""
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = upsert(Rating).values(task_id=task.id, value=value)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Rating.task_id], set_={"value": value, "updated_at": func.now()}
+    )
+    _forget_drafts(session, task.id)
+    session.connection().execute(stmt)
+    _touch(task)
 
 
 def _complete_if_done(session: Session, task: Task) -> None:
     # Locked before looking, so of two last submits landing together the second sees the
     # first and completes the experiment (without it, each sees the other still open).
     # FOR NO KEY UPDATE: it serialises submits, yet leaves the row free to foreign-key
-    # checks. One indexed probe for a task still open, never a count of all of them.
-    lock = select(Experiment).where(Experiment.id == task.experiment_id)
-    if session.get_bind().dialect.name == "postgresql":
-        lock = lock.with_for_update(key_share=True)
-    exp = session.scalar(lock.execution_options(populate_existing=True))
-    if exp is None or exp.status != ExperimentStatus.launched:
+    # checks. One indexed probe for a task still open (its own statement: it must read
+    # after the lock is granted), never a count of all of them.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    conn = session.connection()
+    params = {"experiment_id": task.experiment_id}
+    status = conn.execute(_EXPERIMENT_LOCK if postgres else _EXPERIMENT, params).scalar()
+    if status != ExperimentStatus.launched:
         return
-    left = session.scalar(
-        select(Task.id)
-        .where(
-            Task.experiment_id == task.experiment_id,
-            Task.status.in_([TaskStatus.pending, TaskStatus.assigned]),
+    if conn.execute(_OPEN_TASK, params).first() is None:
+        conn.execute(
+            update(Experiment)
+            .where(Experiment.id == task.experiment_id)
+            .values(status=ExperimentStatus.completed)
         )
-        .limit(1)
+        held = session.identity_map.get(session.identity_key(Experiment, task.experiment_id))
+        if held is not None:
+            session.expire(held)  # the session's copy must not keep the old status
+
+
+_EXPERIMENT = select(Experiment.status).where(Experiment.id == bindparam("experiment_id"))
+_EXPERIMENT_LOCK = _EXPERIMENT.with_for_update(key_share=True)
+_OPEN_TASK = (
+    select(Task.id)
+    .where(
+        Task.experiment_id == bindparam("experiment_id"),
+        Task.status.in_([TaskStatus.pending, TaskStatus.assigned]),
     )
-    if left is None:
-        exp.status = ExperimentStatus.completed
-        session.flush()
+    .limit(1)
+)
 
 
 ACTIVITY_PING_MAX_S = 30.0

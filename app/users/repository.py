@@ -1,7 +1,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,17 +63,21 @@ class SessionRepository:
         )
 
 
+# Built once: every API request runs it, and its cache key and SQL are then reused.
+_TOKEN_WITH_USER = (
+    select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def with_user(self, token_hash: str) -> Row[tuple[ApiToken, User]] | None:
         """The token and its user in one indexed lookup (this runs on every API request)."""
-        return self.session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == token_hash)
-        ).first()
+        return self.session.execute(_TOKEN_WITH_USER, {"token_hash": token_hash}).first()
 
     def get(self, token_id: int) -> ApiToken | None:
         return self.session.get(ApiToken, token_id)
