@@ -260,6 +260,7 @@ def worker(
     import asyncio
     import logging
 
+    from app import tasks  # noqa: F401  (registers every domain's jobs)
     from app.jobs.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -306,9 +307,8 @@ def assist_evaluate(
         _fail(f"--labels must be paper or app, not {labels!r}")
     from dataclasses import asdict
 
-    from app.assist.client import ModelError
+    from app.assist.client import ModelError, model_client
     from app.assist.evaluate import evaluate_helpfulness
-    from app.assist.jobs import model_client
     from app.assist.prompts import prompt_format
     from app.core.settings import get_settings
 

@@ -4,7 +4,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from app import tasks  # noqa: F401  (registers the jobs and the model backend's probes)
 from app.analysis import routes as analysis_routes
+from app.assist import routes as assist_routes
 from app.core.csrf import csrf_protect
 from app.core.edge import install_edge
 from app.core.error_pages import install_error_handlers
@@ -52,6 +54,7 @@ def create_app() -> FastAPI:
         corpus_routes,
         dashboard_routes,
         job_routes,
+        assist_routes,
         experiment_routes,
         labeling_routes,
         labeling_pages,

@@ -91,8 +91,7 @@ def evaluate_cmd(
     does the same on the paper's imported labels)."""
     import asyncio
 
-    from app.assist.client import ModelError
-    from app.assist.jobs import model_client
+    from app.assist.client import ModelError, model_client
     from app.assist.prompts import Context, prompt_format
     from app.assist.sweep import yes_no
     from app.core.settings import get_settings
