@@ -23,6 +23,7 @@ from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
 from app.review import routes as review_routes
 from app.users import routes as user_routes
+from app.users.deps import get_optional_user
 from app.writing import routes as writing_routes
 
 
@@ -47,7 +48,9 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_edge(app)  # body limits, hostile values: before the routers copy its dependency
-    install_security(app)  # headers on every response (outside the edge), API docs
+    install_security(
+        app, get_optional_user
+    )  # headers on every response (outside the edge), API docs
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     for module in (
         user_routes,

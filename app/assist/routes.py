@@ -7,9 +7,10 @@ from fastapi.responses import Response
 
 from app.assist.prompts import prompt_format
 from app.assist.service import request_missing_assistance, request_missing_model_answers
-from app.core.deps import AdminUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.settings import get_settings
 from app.core.templating import templates
+from app.users.deps import AdminUser
 
 router = APIRouter(prefix="/admin/jobs")
 

@@ -4,11 +4,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from app.core.deps import AdminUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.settings import get_settings
 from app.core.templating import templates
 from app.jobs import queue
 from app.jobs.backend import backend_health
+from app.users.deps import AdminUser
 
 # The status fragment polls every few seconds from every open admin tab: one health check
 # serves them all (and the app's /health) for a while.

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
-from app.core.deps import AdminUser, LabelerUser, ResearcherUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import AppError, Invalid, NotFound
 from app.core.htmx import redirect
 from app.core.idempotency import IdempotencyKey, run_once
@@ -27,6 +27,7 @@ from app.judgements.schemas import (
     JudgementTaskOut,
 )
 from app.labeling.pages import CATEGORIES
+from app.users.deps import AdminUser, LabelerUser, ResearcherUser
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/judgements", tags=["judgements"])
