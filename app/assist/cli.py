@@ -1,7 +1,8 @@
 """`critiquelab assist ...`: assistance generation jobs and evaluation of the model's scores."""
 
 import json
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 import typer
 
@@ -36,10 +37,9 @@ def generate(
 def evaluate_on_paper_labels(limit: int | None) -> None:
     """ROC AUC of the model's helpfulness score against the paper's imported helpful labels
     (`critiquelab assist evaluate`; app/cli.py adds the labels collected in the app)."""
-    import asyncio
     from dataclasses import asdict
 
-    from app.assist.client import ModelError, model_client
+    from app.assist.client import model_client
     from app.assist.evaluate import evaluate_helpfulness
     from app.assist.prompts import prompt_format
     from app.core.database import session_scope
@@ -55,9 +55,21 @@ def evaluate_on_paper_labels(limit: int | None) -> None:
                 )
         return asdict(result)
 
+    print_evaluation(go)
+
+
+def print_evaluation(evaluate: Callable[[], Coroutine[Any, Any, dict[str, object]]]) -> None:
+    """Run an evaluation against the model; print its numbers with the model and prompt
+    format as one JSON object, or fail with the backend's error."""
+    import asyncio
+
+    from app.assist.client import ModelError
+    from app.core.settings import get_settings
+
     try:
-        out = asyncio.run(go())
+        out = asyncio.run(evaluate())
     except ModelError as exc:
         fail(str(exc))
+    settings = get_settings()
     out.update(model=settings.model_name, prompt_format=settings.prompt_format)
     typer.echo(json.dumps(out, sort_keys=True))

@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from app.core.console import fail
-
 judgements_cli = typer.Typer(
     no_args_is_help=True, help="Helpfulness judgements: batches and the paper-format export."
 )
@@ -88,9 +86,8 @@ def evaluate_cmd(
     """ROC AUC of the configured model's helpfulness score against the helpful labels
     collected in the app, with a passage-bootstrap interval (`critiquelab assist evaluate`
     does the same on the paper's imported labels)."""
-    import asyncio
-
-    from app.assist.client import ModelError, model_client
+    from app.assist.cli import print_evaluation
+    from app.assist.client import model_client
     from app.assist.prompts import Context, prompt_format
     from app.assist.sweep import yes_no
     from app.core.database import session_scope
@@ -109,9 +106,4 @@ def evaluate_cmd(
             with session_scope(writes=False) as s:
                 return await evaluate(s, score, limit, samples)
 
-    try:
-        out = asyncio.run(go())
-    except ModelError as exc:
-        fail(str(exc))
-    out.update(model=settings.model_name, prompt_format=settings.prompt_format)
-    typer.echo(json.dumps(out, sort_keys=True))
+    print_evaluation(go)
