@@ -104,7 +104,9 @@ def test_the_author_reviews_once_all_labeling_of_the_misleading_answer_is_in(db:
     ].covers == [intended_id]
     with pytest.raises(AppError, match="Labeler [AB]: say") as missing:
         reviews.submit(db, writer, review.id)
-    assert missing.value.field == "labelers"  # the list lacks that labeler's verdict
+    # Labeler A is checked first: `found` has a verdict but its critique none, `missed` has
+    # no verdict at all; a missing verdict names the list it is missing from.
+    assert missing.value.field == ("critiques" if view.labelers[0] is found else "labelers")
     # A field is a path into the body, as a validation error's is.
     for wrong, problem, field in [
         (
