@@ -4,7 +4,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from app import tasks  # noqa: F401  (registers the jobs and the model backend's probes)
 from app.analysis import routes as analysis_routes
+from app.assist import routes as assist_routes
 from app.core.csrf import csrf_protect
 from app.core.edge import install_edge
 from app.core.error_pages import install_error_handlers
@@ -22,6 +24,7 @@ from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
 from app.review import routes as review_routes
 from app.users import routes as user_routes
+from app.users.deps import get_optional_user
 from app.writing import routes as writing_routes
 
 
@@ -46,7 +49,9 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_edge(app)  # body limits, hostile values: before the routers copy its dependency
-    install_security(app)  # headers on every response (outside the edge), API docs
+    install_security(
+        app, get_optional_user
+    )  # headers on every response (outside the edge), API docs
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # The labeling loop's API first: routers are matched one after the other (about 50 us
     # each here), and no other router's paths overlap /api/v1/tasks.
@@ -56,6 +61,7 @@ def create_app() -> FastAPI:
         corpus_routes,
         dashboard_routes,
         job_routes,
+        assist_routes,
         experiment_routes,
         labeling_routes,
         labeling_pages,

@@ -17,6 +17,7 @@ os.environ.setdefault("CRITIQUELAB_ENVIRONMENT", "test")
 os.environ.setdefault("CRITIQUELAB_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("CRITIQUELAB_EXPORT_SALT", "test-export-salt")
 
+from app import tasks  # noqa: E402, F401  (every domain's jobs, as the worker has them)
 from app.core import database, settings  # noqa: E402
 from app.core.migrations import upgrade  # noqa: E402
 from tests.support.model_server import ModelServerProcess  # noqa: E402

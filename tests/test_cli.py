@@ -26,6 +26,22 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return e
 
 
+def test_help_loads_no_web_or_database_stack() -> None:
+    """Start-up is what a short command costs (the 100k-row export included): `--help`
+    builds every command, and must not import FastAPI or SQLAlchemy to do it."""
+    code = (
+        "import sys; from app.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'app.core.database') if m in sys.modules), "
+        "file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "export", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and "--output" in out.stdout, out.stderr
+    assert out.stderr.strip() == "[]"
+
+
 def test_demo_then_stats(env: dict[str, str]) -> None:
     out = run(env, "demo")
     assert out.returncode == 0, out.stderr

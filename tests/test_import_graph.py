@@ -83,27 +83,17 @@ def _why(edges: dict[str, set[str]], cycle: list[str]) -> str:
     return "; ".join(f"{a} -> {b}" for a in cycle for b in sorted(edges[a]) if b in cycle)
 
 
-# Cycles that exist today and are being taken apart (issue 16): jobs learn their handlers
-# and backend probes from a registry the domains fill (no jobs -> assist/corpus); the
-# authentication dependencies move from core to users. The list may only shrink: a new
-# cycle, or a known one that grows, fails.
-KNOWN_PACKAGE_CYCLES = [["assist", "corpus", "jobs"], ["core", "users"]]
-KNOWN_CORE_CYCLES: list[list[str]] = []
-
-
 def test_no_cycles_between_the_packages_of_app() -> None:
     edges = _graph(_package)
     assert "labeling" in edges and "core" in edges["labeling"]  # the graph is really read
     cycles = _cycles(edges)
-    new = [c for c in cycles if not any(set(c) <= set(k) for k in KNOWN_PACKAGE_CYCLES)]
-    assert not new, [_why(edges, c) for c in new]
+    assert not cycles, [_why(edges, c) for c in cycles]
 
 
 def test_no_cycles_between_the_modules_of_core() -> None:
     edges = _graph(_core_module)
     cycles = _cycles(edges)
-    new = [c for c in cycles if not any(set(c) <= set(k) for k in KNOWN_CORE_CYCLES)]
-    assert not new, [_why(edges, c) for c in new]
+    assert not cycles, [_why(edges, c) for c in cycles]
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

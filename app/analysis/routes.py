@@ -7,10 +7,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.analysis.report import analyze, fmt
-from app.core.deps import ResearcherUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.templating import templates
 from app.experiments import design
 from app.export.service import count_tasks, export_lines
+from app.users.deps import ResearcherUser
 
 router = APIRouter(prefix="/research/experiments/{exp_id}")
 api = APIRouter(prefix="/api/v1/experiments", tags=["analysis"])

@@ -11,12 +11,15 @@ from typing import Any
 
 import httpx
 
+from app.core.settings import get_settings
+from app.jobs.errors import BackendError, BackendUnavailable
 
-class ModelError(Exception):
+
+class ModelError(BackendError):
     """The model backend failed or answered something we cannot use; says which and why."""
 
 
-class ModelUnavailable(ModelError):
+class ModelUnavailable(ModelError, BackendUnavailable):
     """The model backend cannot be reached, or says it cannot serve now (503 while its engine
     starts or restarts, 502 from a gateway in front of it). Not the request's fault: a job
     waits for the backend instead of spending an attempt."""
@@ -230,6 +233,24 @@ class ModelClient:
             )
         assert last is not None
         raise last
+
+
+def model_client() -> ModelClient:
+    """The client of the configured backend (settings: model URL, name, timeout, retries)."""
+    s = get_settings()
+    return ModelClient(
+        s.model_url, s.model_name, timeout_s=s.model_timeout_s, retries=s.model_retries
+    )
+
+
+async def probe(timeout_s: float) -> tuple[bool, str]:
+    async with model_client() as client:
+        return await client.probe(timeout_s)
+
+
+async def health(timeout_s: float) -> tuple[bool, str]:
+    async with model_client() as client:
+        return await client.health(timeout_s)
 
 
 def _describe(exc: Exception) -> str:

@@ -2,13 +2,12 @@
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -147,15 +146,3 @@ def session_scope(writes: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """FastAPI dependency: the request's session, committed only if the handler succeeds.
-
-    Async on purpose: the commit then runs on the event loop right after the handler, not
-    after another hop through the thread pool. A transaction holding a lock (SQLite's write
-    lock, a PostgreSQL row lock) must not wait for a free thread to release it, or a burst
-    of requests that fill the pool while waiting for that lock would deadlock.
-    """
-    with session_scope(writes=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
-        yield session

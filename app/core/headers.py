@@ -12,14 +12,15 @@ one inline script by hash.
 import base64
 import hashlib
 import re
+from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.deps import OptionalUser
 from app.core.errors import Forbidden, Unauthenticated
 from app.core.settings import get_settings
 from app.models import Role, User
@@ -95,10 +96,13 @@ def _may_read_docs(user: User | None) -> None:
         raise Forbidden("the API docs are for admins")
 
 
-def install_security(app: FastAPI) -> None:
+def install_security(app: FastAPI, optional_user: Callable[..., User | None]) -> None:
     """The headers middleware and the docs routes. Create the app with docs_url=None,
-    redoc_url=None and openapi_url=None: these routes replace FastAPI's open ones."""
+    redoc_url=None and openapi_url=None: these routes replace FastAPI's open ones.
+    `optional_user` is the dependency that finds the request's user (app.users.deps: core
+    does not import the users domain)."""
     app.add_middleware(SecurityHeadersMiddleware)
+    OptionalUser = Annotated[User | None, Depends(optional_user)]
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_schema(user: OptionalUser) -> JSONResponse:

@@ -4,7 +4,7 @@ An upload's import runs in the app process that received the file (the file is o
 process's disk). It holds a job in the queue (app.jobs.queue) with a lease that it renews
 while it works, exactly as a worker holds a job. If the process dies (kill -9, a restart,
 a crash), the lease runs out and a worker takes the job over: its handler here marks the
-run failed with the reason. Nothing of the interrupted import was stored, because it writes
+run failed with the reason (app.corpus.tasks). Nothing of the interrupted import was stored, because it writes
 in one transaction together with its outcome; retrying is uploading the file again (a
 re-import stores only what is missing).
 
@@ -14,8 +14,6 @@ and a lone app restart with no worker restart must still be noticed. The worker 
 takes over jobs whose lease ran out, continuously, not only when it starts.
 """
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -142,16 +140,3 @@ def fail_ownerless(session: Session) -> int:
     runs = session.scalars(select(ImportRun.id).where(ImportRun.status.in_(UNFINISHED))).all()
     keys = set(session.scalars(held))
     return sum(fail_interrupted(session, r) for r in runs if job_key(r) not in keys)
-
-
-def _recover(run_id: int, path: Path) -> None:
-    with session_scope() as session:
-        if fail_interrupted(session, run_id):
-            logger.warning("import run %s: its process stopped; marked failed", run_id)
-    with contextlib.suppress(OSError):
-        path.unlink(missing_ok=True)  # the upload, if that process was on this host
-
-
-async def recover_import(payload: dict[str, Any]) -> None:
-    """Worker handler: reached only when the import's owner stopped renewing its lease."""
-    await asyncio.to_thread(_recover, int(payload["run_id"]), Path(str(payload["path"])))

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from app.core.deps import AdminUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import AppError, NotFound
 from app.core.templating import templates
 from app.corpus import service
@@ -16,6 +16,7 @@ from app.corpus.parsing import ImportFormat
 from app.corpus.repository import CorpusRepository
 from app.corpus.stats import entity_counts
 from app.models import ImportRun
+from app.users.deps import AdminUser
 
 router = APIRouter(prefix="/admin")
 

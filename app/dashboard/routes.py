@@ -4,7 +4,7 @@ reviews, critiques to judge) and the researcher's. The admin's is in experiments
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.core.deps import LabelerUser, ResearcherUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.templating import templates
 from app.corpus.stats import entity_counts
 from app.dashboard.end import STATUS_NOTES, end_reason
@@ -13,6 +13,7 @@ from app.export.records import SCHEMA_VERSION
 from app.judgements import service as judgements
 from app.labeling import service as labeling
 from app.review import view as reviews
+from app.users.deps import LabelerUser, ResearcherUser
 from app.writing import service as writing
 
 router = APIRouter()

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.core.deps import AdminUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import AppError
 from app.core.htmx import redirect
 from app.core.templating import templates
@@ -24,6 +24,7 @@ from app.models import (
     User,
 )
 from app.review import view as reviews
+from app.users.deps import AdminUser
 
 MAX_EXPIRY_S = 365 * 24 * 3600  # a year: longer is a typo, and overflows nothing
 

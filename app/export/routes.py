@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from app.core.database import session_scope
-from app.core.deps import ResearcherUser, SessionDep
+from app.core.deps import SessionDep
 from app.experiments import design
 from app.export.service import export_chunks
 from app.integrity.service import refresh_now
+from app.users.deps import ResearcherUser
 
 api = APIRouter(prefix="/api/v1/experiments", tags=["export"])
 

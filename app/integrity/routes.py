@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from app.core.deps import AdminUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import form_error
 from app.core.htmx import redirect
 from app.core.templating import templates
 from app.core.validation import DbId, NameStr
 from app.integrity import service
 from app.integrity.view import experiment_view
+from app.users.deps import AdminUser
 
 router = APIRouter(prefix="/admin")
 

@@ -1,4 +1,5 @@
-"""The model backend as the jobs see it: a health probe, and the worker's circuit breaker.
+"""The model backend as the jobs see it: its probes (registered by the domain that calls it,
+see app.jobs.registry), one cached health check, and the worker's circuit breaker.
 
 While the backend is unreachable a worker claims no model job: it probes the backend's
 health with exponential backoff and resumes by itself when the backend is back. The
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.settings import get_settings
+from app.jobs import registry
 
 # A job that was running each of the last this-many times the backend went down is
 # suspected of taking the backend down (a request that crashes the engine): that run
@@ -20,40 +22,57 @@ SUSPECT_AFTER = 3
 
 
 async def probe_backend(timeout_s: float | None = None) -> tuple[bool, str]:
-    """(up, what the probe saw), bounded by a short timeout."""
-    from app.assist.jobs import model_client
-
+    """(up, what the probe saw), bounded by a short timeout: the worker's breaker asks this,
+    fresh each time."""
     timeout_s = timeout_s or get_settings().model_health_timeout_s
-    async with model_client() as client:
-        try:
-            return await asyncio.wait_for(client.probe(timeout_s), timeout=timeout_s + 1)
-        except TimeoutError:
-            return False, f"{client.root_url} gave no answer within {timeout_s:g} s"
+    try:
+        return await asyncio.wait_for(registry.backend().probe(timeout_s), timeout=timeout_s + 1)
+    except TimeoutError:
+        return False, f"{get_settings().model_url} gave no answer within {timeout_s:g} s"
 
 
-# The app's /health is open to anyone (load balancers, compose healthchecks): it reuses a
-# probe for a moment, so callers cannot make the app hammer the backend, and it names no
-# internal address.
-_STATE_TTL_S = 2.0
-_last_state: tuple[str, float, dict[str, Any]] | None = None
+# One health check serves every page that shows the backend: the app's /health is open to
+# anyone (load balancers, compose healthchecks) and the admin's status fragment polls every
+# few seconds from every open tab. Each caller says how old an answer it accepts, so no
+# caller can make the app hammer the backend or hold a worker thread.
+_last_health: tuple[str, float, tuple[bool, str]] | None = None
+
+
+async def backend_health(max_age_s: float) -> tuple[bool, str]:
+    """(up and serving our model, what the check saw), at most max_age_s old; never raises."""
+    global _last_health
+    s = get_settings()
+    if (
+        _last_health
+        and _last_health[0] == s.model_url
+        and time.monotonic() - _last_health[1] < max_age_s
+    ):
+        return _last_health[2]
+    timeout_s = s.model_health_timeout_s
+    try:
+        result = await asyncio.wait_for(
+            registry.backend().health(timeout_s), timeout=2 * timeout_s + 1
+        )
+    except TimeoutError:
+        result = (False, f"{s.model_url} gave no answer within {2 * timeout_s + 1:g} s")
+    except Exception as exc:  # a bad URL in settings, say: the app itself is still alive
+        result = (False, f"probe failed: {exc.__class__.__name__}: {exc}")
+    _last_health = (s.model_url, time.monotonic(), result)
+    return result
+
+
+STATE_MAX_AGE_S = 2.0
 
 
 async def backend_state() -> dict[str, Any]:
-    """For the app's /health: `ready`, or `down` with the error; never an exception."""
-    global _last_state
-    url = get_settings().model_url
-    if _last_state and _last_state[0] == url and time.monotonic() - _last_state[1] < _STATE_TTL_S:
-        return _last_state[2]
-    try:
-        up, detail = await probe_backend()
-    except Exception as exc:  # a bad URL in settings, say: the app itself is still alive
-        up, detail = False, f"probe failed: {exc.__class__.__name__}: {exc}"
-    root = url.rstrip("/").removesuffix("/v1")
-    state = (
-        {"status": "ready"} if up else {"status": "down", "error": detail.removeprefix(root + " ")}
-    )
-    _last_state = (url, time.monotonic(), state)
-    return state
+    """For the app's /health: `ready`, or `down` with the error, naming no internal address."""
+    up, detail = await backend_health(STATE_MAX_AGE_S)
+    if up:
+        return {"status": "ready"}
+    url = get_settings().model_url.rstrip("/")
+    for address in (url, url.removesuffix("/v1")):
+        detail = detail.replace(address, "")
+    return {"status": "down", "error": detail.strip()}
 
 
 class Breaker:

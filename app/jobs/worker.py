@@ -12,39 +12,19 @@ import logging
 import os
 import socket
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.assist.client import ModelError, ModelUnavailable
 from app.core.database import session_scope
 from app.core.settings import get_settings
-from app.jobs import queue
+from app.jobs import queue, registry
 from app.jobs.backend import SUSPECT_AFTER, Breaker, probe_backend
+from app.jobs.errors import BackendError, BackendUnavailable
+from app.jobs.registry import Handler
 
 log = logging.getLogger("critiquelab.worker")
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def handlers() -> dict[str, Handler]:
-    from app.assist import jobs as assist_jobs
-    from app.corpus import jobs as import_jobs
-
-    return {
-        assist_jobs.ASSISTANCE: assist_jobs.generate_assistance,
-        assist_jobs.MODEL_ANSWER: assist_jobs.generate_model_answer,
-        # An upload's import whose app process stopped renewing its lease.
-        import_jobs.IMPORT: import_jobs.recover_import,
-    }
-
-
-def model_kinds() -> frozenset[str]:
-    """Kinds whose handlers need the model backend (held back while it is down)."""
-    from app.assist import jobs as assist_jobs
-
-    return frozenset({assist_jobs.ASSISTANCE, assist_jobs.MODEL_ANSWER})
 
 
 def worker_name() -> str:
@@ -97,7 +77,7 @@ def _detail(exc: BaseException) -> str:
 async def run_one(name: str, table: dict[str, Handler], breaker: Breaker | None = None) -> bool:
     """Claim and run one job; False when nothing is runnable now (or, behind an open
     breaker, nothing that does not need the model backend)."""
-    held_back = model_kinds() if breaker is not None and breaker.is_open else frozenset()
+    held_back = registry.model_kinds() if breaker is not None and breaker.is_open else frozenset()
     kinds = [k for k in table if k not in held_back]
     if not kinds:
         return False
@@ -111,18 +91,18 @@ async def run_one(name: str, table: dict[str, Handler], breaker: Breaker | None 
         await _run_leased(job_id, name, table[kind](payload))
     except LeaseLost as exc:
         log.warning("%s; its outcome here is dropped", exc)
-    except ModelUnavailable as exc:
+    except BackendUnavailable as exc:
         _backend_down(job_id, kind, name, exc, breaker)
     except Exception as exc:
         log.warning("job %s (%s) failed: %s", job_id, kind, exc)
         with session_scope() as s:
             queue.fail(s, job_id, _detail(exc), worker=name)
-            if isinstance(exc, ModelError):
+            if isinstance(exc, BackendError):
                 _backend_reached(s, job_id, breaker)
     else:
         with session_scope() as s:
             queue.succeed(s, job_id, worker=name)
-            if kind in model_kinds():
+            if kind in registry.model_kinds():
                 _backend_reached(s, job_id, breaker)
     return True
 
@@ -135,7 +115,7 @@ def _backend_reached(s: Session, job_id: int, breaker: Breaker | None) -> None:
 
 
 def _backend_down(
-    job_id: int, kind: str, name: str, exc: ModelUnavailable, breaker: Breaker | None
+    job_id: int, kind: str, name: str, exc: BackendUnavailable, breaker: Breaker | None
 ) -> None:
     detail = _detail(exc)
     if breaker is not None and breaker.suspect(job_id):
@@ -194,14 +174,9 @@ async def run_worker(
     once: bool = False, poll_s: float = 1.0, stop: asyncio.Event | None = None
 ) -> int:
     """Run jobs until stopped (or, with once, until nothing is runnable). Returns jobs run."""
-    from app.corpus import jobs as import_jobs
-
-    with session_scope() as s:
-        # Import runs from before imports held leases have no job to be taken over by.
-        stranded = import_jobs.fail_ownerless(s)
-    if stranded:
-        log.warning("marked %d interrupted import run(s) failed", stranded)
-    name, table, done = worker_name(), handlers(), 0
+    for hook in registry.start_hooks():
+        hook()
+    name, table, done = worker_name(), registry.handlers(), 0
     breaker = Breaker.from_settings()
     while stop is None or not stop.is_set():
         touch_heartbeat()

@@ -6,9 +6,6 @@ from typing import Annotated
 
 import typer
 
-from app.core.database import session_scope
-from app.core.errors import AppError
-
 judgements_cli = typer.Typer(
     no_args_is_help=True, help="Helpfulness judgements: batches and the paper-format export."
 )
@@ -26,6 +23,7 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write")],
 ) -> None:
     """Every judgement (imported and collected in the app) in the paper's release format."""
+    from app.core.database import session_scope
     from app.judgements.export import export_file
 
     with session_scope(writes=False) as s:
@@ -44,6 +42,8 @@ def create(
     """Create a judgement batch and assign its tasks; prints the batch as JSON."""
     from pydantic import ValidationError
 
+    from app.core.database import session_scope
+    from app.core.errors import AppError
     from app.judgements import batches
     from app.judgements.schemas import BatchIn
 
@@ -55,16 +55,12 @@ def create(
             judgements_per_critique=per_critique,
             split=split,
         )
-        with session_scope() as s:
-            batch = batches.create_batch(s, spec)
-            (out,) = batches.progress(s, batch.id)
-            result = out.model_dump()
     except ValidationError as exc:
-        typer.echo(f"error: {AppError.from_validation(exc).message}", err=True)
-        raise typer.Exit(code=1) from exc
-    except AppError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(code=1) from exc
+        raise AppError.from_validation(exc) from exc
+    with session_scope() as s:
+        batch = batches.create_batch(s, spec)
+        (out,) = batches.progress(s, batch.id)
+        result = out.model_dump()
     typer.echo(json.dumps(result, sort_keys=True))
 
 
@@ -75,6 +71,7 @@ def agreement_cmd(
 ) -> None:
     """Agreement between labelers on in-app judgements (Krippendorff's alpha for helpful,
     Kendall's tau-b for rankings), with passage-bootstrap intervals; one JSON object."""
+    from app.core.database import session_scope
     from app.judgements.agreement import agreement
 
     with session_scope(writes=False) as s:
@@ -89,12 +86,11 @@ def evaluate_cmd(
     """ROC AUC of the configured model's helpfulness score against the helpful labels
     collected in the app, with a passage-bootstrap interval (`critiquelab assist evaluate`
     does the same on the paper's imported labels)."""
-    import asyncio
-
-    from app.assist.client import ModelError
-    from app.assist.jobs import model_client
+    from app.assist.cli import print_evaluation
+    from app.assist.client import model_client
     from app.assist.prompts import Context, prompt_format
     from app.assist.sweep import yes_no
+    from app.core.database import session_scope
     from app.core.settings import get_settings
     from app.judgements.agreement import evaluate
 
@@ -110,10 +106,4 @@ def evaluate_cmd(
             with session_scope(writes=False) as s:
                 return await evaluate(s, score, limit, samples)
 
-    try:
-        out = asyncio.run(go())
-    except ModelError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from exc
-    out.update(model=settings.model_name, prompt_format=settings.prompt_format)
-    typer.echo(json.dumps(out, sort_keys=True))
+    print_evaluation(go)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
-from app.core.deps import AdminUser, LabelerUser, ResearcherUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import AppError, Invalid, NotFound
 from app.core.htmx import redirect
 from app.core.idempotency import IdempotencyKey, run_once
@@ -27,6 +27,7 @@ from app.judgements.schemas import (
     JudgementTaskOut,
 )
 from app.labeling.pages import CATEGORIES
+from app.users.deps import AdminUser, LabelerUser, ResearcherUser
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/judgements", tags=["judgements"])
@@ -135,18 +136,7 @@ def admin_page(
     note: str | None = None,
     error: str | None = None,
 ) -> Response:
-    labelers, questions = batches.choices(db)
-    return templates.TemplateResponse(
-        request,
-        "judgements/admin.html",
-        {
-            "labelers": labelers,
-            "questions": questions,
-            "batches": batches.progress(db),
-            "note": note,
-            "error": error,
-        },
-    )
+    return _admin(request, db, note=note, error=error)
 
 
 @router.post("/admin/judgements")
@@ -175,14 +165,20 @@ def create_page(
         with db.begin_nested():
             batch = batches.create_batch(db, spec, admin.id)
     except ValidationError as exc:
-        return _admin_error(request, db, Invalid.from_validation(exc).message)
+        return _admin(request, db, error=Invalid.from_validation(exc).message, status_code=422)
     except AppError as exc:
-        return _admin_error(request, db, exc.message)
+        return _admin(request, db, error=exc.message, status_code=422)
     n = len(batches.task_ids(db, batch.id))
     return redirect(request, f"/admin/judgements?note=Batch {batch.name}: {n} judgement task(s).")
 
 
-def _admin_error(request: Request, db: SessionDep, message: str) -> Response:
+def _admin(
+    request: Request,
+    db: SessionDep,
+    note: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     labelers, questions = batches.choices(db)
     return templates.TemplateResponse(
         request,
@@ -191,10 +187,10 @@ def _admin_error(request: Request, db: SessionDep, message: str) -> Response:
             "labelers": labelers,
             "questions": questions,
             "batches": batches.progress(db),
-            "note": None,
-            "error": message,
+            "note": note,
+            "error": error,
         },
-        status_code=422,
+        status_code=status_code,
     )
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.core.deps import LabelerUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
@@ -17,6 +17,7 @@ from app.labeling import service
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.labeling.view import TaskView, task_view
 from app.models import Category
+from app.users.deps import LabelerUser
 
 router = APIRouter(prefix="/tasks/{task_id}")
 

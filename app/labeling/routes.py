@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from app.core.deps import LabelerUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.htmx import redirect
 from app.core.idempotency import IdempotencyKey, run_once
 from app.core.validation import DbId, NameStr
@@ -25,6 +25,7 @@ from app.labeling.schemas import (
 )
 from app.labeling.view import TaskView, task_json, task_view
 from app.models import LabelerCritique
+from app.users.deps import LabelerUser
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])

@@ -263,8 +263,7 @@ def _replace_critiques(session: Session, task: Task, new: list[CritiqueIn]) -> i
             distance = edit_distance(shown[data.assistance_critique_id], data.text)
             row.update(edit_distance=distance, edited=distance > 0)
         rows.append(row)
-    session.flush()  # this task's pending ORM changes first, in statement order
-    _forget_drafts(session, task.id)
+    _forget_drafts(session, task.id)  # after this task's pending ORM changes, in order
     conn = session.connection()
     conn.execute(_DELETE_CRITIQUES, {"task_id": task.id})
     if rows:
@@ -275,7 +274,9 @@ def _replace_critiques(session: Session, task: Task, new: list[CritiqueIn]) -> i
 
 def _forget_drafts(session: Session, task_id: int) -> None:
     """The Core writes of submit bypass the session: copies of the task's draft critiques and
-    rating loaded earlier in this session must not be used (or written back) stale."""
+    rating loaded earlier in this session must not be used (or written back) stale. Their
+    pending changes (a draft critique's edit distance) are written first, not dropped."""
+    session.flush()
     for obj in list(session.identity_map.values()):
         if isinstance(obj, LabelerCritique | Rating) and obj.task_id == task_id:
             if isinstance(obj, LabelerCritique):

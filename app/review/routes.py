@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import AppError, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
@@ -20,6 +20,7 @@ from app.review.schemas import (
     DraftSavedOut,
     ReviewStatusOut,
 )
+from app.users.deps import AdminUser, CurrentUser
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])

@@ -30,6 +30,7 @@ from app.models import (
 from app.models.base import utcnow as now
 from app.review import repository
 from app.review.schemas import ReviewIn
+from app.review.view import ReviewView
 from app.review.view import view as reviewer_view
 from app.users.repository import UserRepository
 
@@ -84,7 +85,9 @@ def _check_ids(session: Session, review: IntendedCritiqueReview, body: ReviewIn)
     )
     for i, v in enumerate(body.labelers):
         if v.task_id not in task_ids:
-            raise AppError(f"labeler {v.task_id} is not part of this review", field=f"labelers.{i}")
+            raise AppError(
+                f"labeler {v.task_id} is not part of this review", field=f"labelers.{i}.task_id"
+            )
         if set(v.covers) - intended_ids:
             raise AppError(
                 "that intended critique is not this answer's", field=f"labelers.{i}.covers"
@@ -92,8 +95,48 @@ def _check_ids(session: Session, review: IntendedCritiqueReview, body: ReviewIn)
     for i, c in enumerate(body.critiques):
         if c.critique_id not in critique_ids:
             raise AppError(
-                f"critique {c.critique_id} is not part of this review", field=f"critiques.{i}"
+                f"critique {c.critique_id} is not part of this review",
+                field=f"critiques.{i}.critique_id",
             )
+
+
+def _check_complete(view_: ReviewView, body: ReviewIn) -> None:
+    """Every labeler and critique has a verdict. A field names where in the body to look, as
+    a validation error does (`labelers.1.none`); a verdict that is missing names the list."""
+    labelers = {v.task_id: (i, v) for i, v in enumerate(body.labelers)}
+    critiques = {c.critique_id: (i, c) for i, c in enumerate(body.critiques)}
+    for lab in view_.labelers:
+        if lab.task_id not in labelers:
+            raise AppError(
+                f"{lab.label}: say which intended critiques they found, or none", field="labelers"
+            )
+        i, v = labelers[lab.task_id]
+        if not v.covers and not v.none:
+            raise AppError(
+                f"{lab.label}: say which intended critiques they found, or none",
+                field=f"labelers.{i}.covers",
+            )
+        if v.covers and v.none:
+            raise AppError(
+                f"{lab.label}: 'none' and an intended critique are both ticked",
+                field=f"labelers.{i}.none",
+            )
+        for c in lab.critiques:
+            if c.id not in critiques:
+                raise AppError(
+                    f"{lab.label}: say whether each critique is valid", field="critiques"
+                )
+            j, verdict = critiques[c.id]
+            if verdict.valid is None:
+                raise AppError(
+                    f"{lab.label}: say whether each critique is valid",
+                    field=f"critiques.{j}.valid",
+                )
+            if verdict.valid and verdict.novel is None:
+                raise AppError(
+                    f"{lab.label}: say whether each valid critique is novel",
+                    field=f"critiques.{j}.novel",
+                )
 
 
 def submit(
@@ -106,31 +149,9 @@ def submit(
     body = body if body is not None else ReviewIn.model_validate(review.draft or {})
     _check_ids(session, review, body)
     view_ = reviewer_view(session, user_id, review_id)
+    _check_complete(view_, body)
     labelers = {v.task_id: v for v in body.labelers}
     critiques = {c.critique_id: c for c in body.critiques}
-    for lab in view_.labelers:
-        v = labelers.get(lab.task_id)
-        if v is None or (not v.covers and not v.none):
-            raise AppError(
-                f"{lab.label}: say which intended critiques they found, or none",
-                field=f"labeler.{lab.key}",
-            )
-        if v.covers and v.none:
-            raise AppError(
-                f"{lab.label}: 'none' and an intended critique are both ticked",
-                field=f"labeler.{lab.key}",
-            )
-        for c in lab.critiques:
-            verdict = critiques.get(c.id)
-            if verdict is None or verdict.valid is None:
-                raise AppError(
-                    f"{lab.label}: say whether each critique is valid", field=f"critique.{c.key}"
-                )
-            if verdict.valid and verdict.novel is None:
-                raise AppError(
-                    f"{lab.label}: say whether each valid critique is novel",
-                    field=f"critique.{c.key}",
-                )
     session.execute(delete(ReviewCoverage).where(ReviewCoverage.review_id == review.id))
     session.execute(delete(ReviewJudgement).where(ReviewJudgement.review_id == review.id))
     for lab in view_.labelers:

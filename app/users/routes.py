@@ -6,13 +6,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.core.csrf import ensure_csrf_token
-from app.core.deps import SESSION_ID, AdminUser, OptionalUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import AppError
 from app.core.htmx import redirect
 from app.core.templating import templates
 from app.models import Role
 from app.models.base import utcnow
 from app.users import service, sessions, throttle, tokens
+from app.users.deps import SESSION_ID, AdminUser, OptionalUser
 from app.users.next_url import safe_next
 from app.users.repository import UserRepository
 from app.users.schemas import UserCreate, UserPublic

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.core.deps import AdminUser, LabelerUser, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import Invalid, form_error
 from app.core.htmx import redirect
 from app.core.templating import field_status, templates
 from app.core.validation import DbId
 from app.labeling.pages import CATEGORIES
+from app.users.deps import AdminUser, LabelerUser
 from app.writing import service
 from app.writing.schemas import (
     AssignWritingIn,

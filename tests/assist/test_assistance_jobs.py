@@ -16,7 +16,8 @@ from app.assist.service import request_assistance
 from app.assist.sweep import CRITIQUE_TEMPERATURES
 from app.core import settings
 from app.corpus.demo import load_demo
-from app.jobs.worker import handlers, run_one
+from app.jobs.registry import handlers
+from app.jobs.worker import run_one
 from app.models import Answer, AssistanceCritique, AssistanceSet, Job
 from tests.support.db import fresh
 from tests.support.model_server import ModelServerProcess

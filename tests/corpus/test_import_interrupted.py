@@ -23,7 +23,8 @@ from app.corpus import service
 from app.corpus.parsing import ImportFormat
 from app.corpus.stats import entity_counts
 from app.jobs import queue
-from app.jobs.worker import handlers, run_one
+from app.jobs.registry import handlers
+from app.jobs.worker import run_one
 from app.models import ImportRun, ImportStatus, Job, JobStatus
 from tests.support.db import fresh
 

@@ -20,7 +20,8 @@ from app.core import settings
 from app.core.database import session_scope
 from app.corpus.demo import load_demo
 from app.jobs import queue
-from app.jobs.worker import handlers, run_one
+from app.jobs.registry import handlers
+from app.jobs.worker import run_one
 from app.models import Answer, AssistanceSet, Job
 from tests.support.db import fresh
 

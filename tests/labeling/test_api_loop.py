@@ -198,3 +198,48 @@ def test_editing_a_used_critique_keeps_its_link_to_the_model_critique(
     assert (
         foreign.status_code == 400 and foreign.json()["error"]["field"] == "assistance_critique_id"
     )
+
+
+def _assisted_task(client: TestClient, db: Session) -> tuple[dict[str, str], int, dict]:
+    names, _ = _setup(db, ["model"])
+    for name in names:
+        auth = _auth(db, name)
+        task_id = client.post("/api/v1/tasks/next", headers=auth).json()["task_id"]
+        view = client.get(f"/api/v1/tasks/{task_id}", headers=auth).json()
+        if view["assistance"]:
+            return auth, task_id, view["assistance"][0]
+    raise AssertionError("one of the two labelers has the assisted condition")
+
+
+def test_submit_scores_a_used_critique_listed_after_an_own_one(
+    client: TestClient, db: Session
+) -> None:
+    """One batched insert: a key only the used critique carries must not be dropped."""
+    auth, task_id, shown = _assisted_task(client, db)
+    used = _critique(shown["text"] + "!", 2, assistance_critique_id=shown["id"])
+    body = {"critiques": [_critique("Own."), used], "rating": 4}
+    assert client.post(f"/api/v1/tasks/{task_id}/submit", headers=auth, json=body).is_success
+    fresh(db)
+    stored = db.scalars(
+        select(LabelerCritique)
+        .where(LabelerCritique.task_id == task_id)
+        .order_by(LabelerCritique.position)
+    ).all()
+    assert [(c.edit_distance, c.edited) for c in stored] == [(None, None), (1, True)]
+
+
+def test_submit_with_only_a_rating_scores_the_drafts_used_critiques(
+    client: TestClient, db: Session
+) -> None:
+    """The rating's upsert must not drop the draft critiques' pending edit distances."""
+    auth, task_id, shown = _assisted_task(client, db)
+    url = f"/api/v1/tasks/{task_id}/critiques"
+    made = client.post(
+        url, headers=auth, json=_critique(shown["text"], assistance_critique_id=shown["id"])
+    ).json()
+    client.put(f"{url}/{made['id']}", headers=auth, json=_critique(shown["text"] + "ab"))
+    body = {"rating": 4}
+    assert client.post(f"/api/v1/tasks/{task_id}/submit", headers=auth, json=body).is_success
+    fresh(db)
+    critique = db.get(LabelerCritique, made["id"])
+    assert critique is not None and (critique.edit_distance, critique.edited) == (2, True)

@@ -102,8 +102,46 @@ def test_the_author_reviews_once_all_labeling_of_the_misleading_answer_is_in(db:
     assert review_view.view(db, writer, review.id).labelers[
         [lab.task_id for lab in view.labelers].index(found.task_id)
     ].covers == [intended_id]
-    with pytest.raises(AppError, match="Labeler [AB]: say"):
+    with pytest.raises(AppError, match="Labeler [AB]: say") as missing:
         reviews.submit(db, writer, review.id)
+    # Labeler A is checked first: `found` has a verdict but its critique none, `missed` has
+    # no verdict at all; a missing verdict names the list it is missing from.
+    assert missing.value.field == ("critiques" if view.labelers[0] is found else "labelers")
+    # A field is a path into the body, as a validation error's is.
+    for wrong, problem, field in [
+        (
+            ReviewIn(
+                labelers=[
+                    LabelerVerdict(task_id=found.task_id, covers=[intended_id]),
+                    LabelerVerdict(task_id=missed.task_id, covers=[intended_id], none=True),
+                ]
+            ),
+            "both ticked",
+            "labelers.1.none",
+        ),
+        (
+            ReviewIn(
+                labelers=[
+                    LabelerVerdict(task_id=found.task_id, covers=[intended_id]),
+                    LabelerVerdict(task_id=missed.task_id, none=True),
+                ],
+                critiques=[
+                    CritiqueVerdict(critique_id=missed.critiques[0].id, valid=False),
+                    CritiqueVerdict(critique_id=found.critiques[0].id, valid=True),
+                ],
+            ),
+            "novel",
+            "critiques.1.novel",
+        ),
+        (
+            ReviewIn(labelers=[LabelerVerdict(task_id=-1, none=True)]),
+            "not part of this review",
+            "labelers.0.task_id",
+        ),
+    ]:
+        with pytest.raises(AppError, match=problem) as info:
+            reviews.submit(db, writer, review.id, wrong)
+        assert info.value.field == field
 
     body = ReviewIn(
         labelers=[

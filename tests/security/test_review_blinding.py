@@ -90,6 +90,7 @@ def test_the_api_takes_pseudonyms_and_refuses_task_ids(client: TestClient, db: S
         headers=bearer,
     )
     assert unknown.status_code == 400 and "no labeler" in unknown.json()["error"]["message"]
+    assert unknown.json()["error"]["field"] == "labelers.0.labeler"
 
     a, b = view["labelers"]
     body = {
@@ -103,6 +104,15 @@ def test_the_api_takes_pseudonyms_and_refuses_task_ids(client: TestClient, db: S
             for c in lab["critiques"]
         ],
     }
+    both = {
+        **body,
+        "labelers": [
+            *body["labelers"][:1],
+            {"labeler": b["key"], "covers": [intended], "none": True},
+        ],
+    }
+    refused = client.post(f"/api/v1/reviews/{review.id}/submit", json=both, headers=bearer)
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "labelers.1.none"
     saved = client.put(f"/api/v1/reviews/{review.id}/draft", json=body, headers=bearer)
     assert saved.status_code == 200, saved.text
     again = client.get(f"/api/v1/reviews/{review.id}", headers=bearer).json()

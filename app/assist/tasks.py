@@ -1,9 +1,11 @@
-"""Job handlers: read what they need, call the model with no transaction open, then store."""
+"""Assistance jobs: read what they need, call the model with no transaction open, then store.
+Registered with the queue's registry at import (app.tasks imports this module)."""
 
 import random
 from typing import Any
 
-from app.assist.client import ModelClient
+from app.assist import client as backend
+from app.assist.client import model_client
 from app.assist.prompts import prompt_format
 from app.assist.repository import AssistRepository
 from app.assist.service import (
@@ -18,21 +20,7 @@ from app.assist.sweep import critique_sweep, model_answer
 from app.core.database import session_scope
 from app.core.errors import NotFound
 from app.core.settings import get_settings
-
-__all__ = [
-    "ASSISTANCE",
-    "MODEL_ANSWER",
-    "generate_assistance",
-    "generate_model_answer",
-    "model_client",
-]
-
-
-def model_client() -> ModelClient:
-    s = get_settings()
-    return ModelClient(
-        s.model_url, s.model_name, timeout_s=s.model_timeout_s, retries=s.model_retries
-    )
+from app.jobs import registry
 
 
 async def generate_assistance(payload: dict[str, Any]) -> None:
@@ -66,3 +54,8 @@ async def generate_model_answer(payload: dict[str, Any]) -> None:
         text, temperature = await model_answer(client, fmt, ctx, random.Random())
     with session_scope() as s:
         store_model_answer(s, question_id, text, temperature, settings.model_name, fmt.version)
+
+
+registry.register(ASSISTANCE, generate_assistance, needs_model=True)
+registry.register(MODEL_ANSWER, generate_model_answer, needs_model=True)
+registry.register_backend(probe=backend.probe, health=backend.health)
