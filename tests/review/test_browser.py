@@ -30,8 +30,10 @@ def test_the_author_reviews_in_the_browser(browser, db: Session) -> None:  # typ
         )
         first.locator("fieldset.covers input").nth(0).check()  # found intended critique 1
         page.wait_for_selector("#save-status >> text=saved")
-        first.locator("input[value=yes][name^=valid-]").check()
-        first.locator("input[value=no][name^=novel-]").check()
+        for name, value in (("valid-", "yes"), ("novel-", "no")):
+            # Each change autosaves; wait for its answer, or the reload below may cancel it.
+            with page.expect_response(lambda r: r.url.endswith("/draft")):
+                first.locator(f"input[value={value}][name^={name}]").check()
         # A reload keeps the draft.
         page.reload()
         first = page.locator("section.labeler").nth(0)
