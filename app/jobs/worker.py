@@ -29,10 +29,12 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def handlers() -> dict[str, Handler]:
+    from app.analysis import tasks as analysis_tasks
     from app.assist import jobs as assist_jobs
     from app.corpus import jobs as import_jobs
 
     return {
+        analysis_tasks.REPORT_JOB: analysis_tasks.compute_report,
         assist_jobs.ASSISTANCE: assist_jobs.generate_assistance,
         assist_jobs.MODEL_ANSWER: assist_jobs.generate_model_answer,
         # An upload's import whose app process stopped renewing its lease.
