@@ -453,6 +453,19 @@ def reviews_delegate(
     typer.echo(f"review {review_id} handed to {to}")
 
 
+def _known_experiment(experiment: int | None) -> None:
+    """An --experiment that names no experiment is an error, not an empty export."""
+    if experiment is None:
+        return
+    from app.experiments import design
+
+    with session_scope(writes=False) as s:
+        try:
+            design.get(s, experiment)
+        except AppError as exc:
+            _fail(exc.message)
+
+
 @cli.command()
 def export(
     output: Annotated[
@@ -480,6 +493,7 @@ def export(
         return
     if fmt not in ("jsonl", "parquet"):
         _fail(f"--format {fmt}: expected jsonl, parquet or paper")
+    _known_experiment(experiment)
     n = 0
     tmp = output.with_name(output.name + ".partial")
     with (
@@ -516,7 +530,8 @@ def analyze(
     """The report (JSON numbers, figures, Markdown and HTML) from an export or the database."""
     import orjson
 
-    from app.analysis.report import DEFAULT_SEED, read_export, write_report
+    from app.analysis.export_file import analyze_file
+    from app.analysis.report import DEFAULT_SEED, write_report
     from app.analysis.report import analyze as run
     from app.export.service import count_tasks, export_lines
 
@@ -528,18 +543,15 @@ def analyze(
                 if not input.is_file():
                     _fail(f"{input}: no such file")
                 task = bar.add_task("analyse", total=None)
-                records = (
-                    r
-                    for r in read_export(input)
-                    if experiment is None or r["experiment_id"] == experiment
-                )
-                report = run(
-                    records,
+                report = analyze_file(
+                    input,
+                    experiment,
                     seed if seed is not None else DEFAULT_SEED,
                     samples,
                     lambda n: bar.update(task, completed=n),
                 )
             else:
+                _known_experiment(experiment)
                 with session_scope(writes=False) as s:
                     task = bar.add_task("analyse", total=count_tasks(s, experiment))
                     report = run(
