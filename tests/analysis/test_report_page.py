@@ -201,3 +201,33 @@ def test_only_researchers_and_admins_see_or_ask_for_the_report(
     before = db.scalar(select(func.count()).select_from(Job))
     assert client.post(f"{base}/compute", headers=HTMX).status_code in (401, 403)
     assert db.scalar(select(func.count()).select_from(Job)) == before
+
+
+@BOTH
+def test_a_failed_computation_says_why_and_recompute_asks_again(
+    client: TestClient, db: Session, researcher: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.analysis import tasks
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError("the worker ran out of memory")
+
+    monkeypatch.setattr(tasks, "analyze", out_of_memory)  # a failure the worker can meet
+    exp_id = simulated(db)
+    page_url = f"/research/experiments/{exp_id}/report"
+    computed(client, exp_id, researcher)
+    (job,) = report_jobs(db)
+    assert job.status == JobStatus.failed and job.attempts == 1  # not retried by itself
+    page = client.get(page_url).text
+    assert "Computing the report failed: MemoryError: the worker ran out of memory" in page
+    assert ">Recompute</button>" in page and "hx-trigger" not in page
+    fragment = client.get(f"{page_url}/progress", headers=HTMX).text
+    assert "failed" in fragment and "hx-get" not in fragment  # it stops polling
+
+    monkeypatch.undo()
+    client.post(f"{page_url}/compute", headers=researcher)
+    (again,) = report_jobs(db)
+    assert again.id == job.id and again.status == JobStatus.queued and again.attempts == 0
+    assert run_worker_once()
+    page = client.get(page_url).text
+    assert page.count("<svg") == 6 and "failed" not in page
