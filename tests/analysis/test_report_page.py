@@ -231,3 +231,28 @@ def test_a_failed_computation_says_why_and_recompute_asks_again(
     assert run_worker_once()
     page = client.get(page_url).text
     assert page.count("<svg") == 6 and "failed" not in page
+
+
+@BOTH
+def test_the_progress_fragment_follows_the_worker_through_the_export(
+    client: TestClient, db: Session, researcher: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.analysis import tasks
+
+    exp_id = simulated(db)
+    url = f"/research/experiments/{exp_id}/report/progress"
+    client.post(f"/research/experiments/{exp_id}/report/compute", headers=researcher)
+    (row,) = db.scalars(select(AnalysisReport)).all()
+    # The worker's progress, as it writes it while streaming the export (each record here).
+    monkeypatch.setattr(tasks, "PROGRESS_EVERY_S", 0.0)
+    row.status, row.total_tasks = ReportStatus.reading, 36
+    db.commit()
+    records = tasks._Progress(row.id).records(export_lines(db, exp_id))
+    for _ in range(13):  # a record counts once the analysis is done with it
+        next(records)
+    fragment = client.get(url, headers=HTMX).text
+    assert "Reading the export:" in fragment and "12 of 36 labeling tasks" in fragment
+    assert '<progress value="12" max="36"' in fragment and f'hx-get="{url}"' in fragment
+    assert sum(1 for _ in records) == 23
+    fragment = client.get(url, headers=HTMX).text
+    assert "Bootstrapping the error bars" in fragment and "36 labeling tasks read" in fragment
