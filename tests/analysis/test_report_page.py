@@ -221,6 +221,7 @@ def test_a_failed_computation_says_why_and_recompute_asks_again(
     page = client.get(page_url).text
     assert "Computing the report failed: MemoryError: the worker ran out of memory" in page
     assert ">Recompute</button>" in page and "hx-trigger" not in page
+    assert f'hx-post="{page_url}/compute"' in page
     fragment = client.get(f"{page_url}/progress", headers=HTMX).text
     assert "failed" in fragment and "hx-get" not in fragment  # it stops polling
 
