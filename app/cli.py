@@ -494,6 +494,9 @@ def export(
     if fmt not in ("jsonl", "parquet"):
         _fail(f"--format {fmt}: expected jsonl, parquet or paper")
     _known_experiment(experiment)
+    from app.integrity.service import refresh_now
+
+    refresh_now(experiment)  # the integrity check of tasks submitted since the last export
     n = 0
     tmp = output.with_name(output.name + ".partial")
     with (
@@ -552,6 +555,9 @@ def analyze(
                 )
             else:
                 _known_experiment(experiment)
+                from app.integrity.service import refresh_now
+
+                refresh_now(experiment)  # flags of tasks submitted since the last check
                 with session_scope(writes=False) as s:
                     task = bar.add_task("analyse", total=count_tasks(s, experiment))
                     report = run(
@@ -564,7 +570,11 @@ def analyze(
             _fail(exc.message)
             return
     written = write_report(report, output)
-    typer.echo(f"analysed {report['tasks']} labeling tasks; wrote {len(written)} files to {output}")
+    left_out = report["integrity"]["left_out_tasks"]
+    typer.echo(
+        f"analysed {report['tasks']} labeling tasks ({left_out} flagged or excluded, shown "
+        f"beside every number without them); wrote {len(written)} files to {output}"
+    )
 
 
 @cli.command()
@@ -584,6 +594,14 @@ def simulate(
     minutes: float = 10.0,
     assist_minutes: float = 12.0,
     seed: int = 0,
+    contaminated_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="share of labelers who paste the model's critiques when unassisted",
+        ),
+    ] = 0.0,
 ) -> None:
     """Build a synthetic experiment with planted effects through the real services; prints its id."""
     from app.analysis.simulate import SimParams
@@ -601,6 +619,7 @@ def simulate(
         minutes=minutes,
         assist_minutes=assist_minutes,
         seed=seed,
+        contaminated_share=contaminated_share,
     )
     with Progress(
         TextColumn("labeling"), BarColumn(), MofNCompleteColumn(), console=err, transient=True

@@ -14,6 +14,7 @@ from app.corpus import routes as corpus_routes
 from app.dashboard import routes as dashboard_routes
 from app.experiments import routes as experiment_routes
 from app.export import routes as export_routes
+from app.integrity import routes as integrity_routes
 from app.jobs import routes as job_routes
 from app.jobs.backend import backend_state
 from app.judgements import routes as judgement_routes
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
         review_routes,
         analysis_routes,
         judgement_routes,
+        integrity_routes,
     ):
         app.include_router(module.router)
     for module in (

@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/analysis.py --critiques 1000000
 
-Writes a synthetic schema-v2 export (no database: records of the shape `critiquelab export`
+Writes a synthetic schema-v3 export (no database: records of the shape `critiquelab export`
 writes, 3 labeler critiques a task on average, 6 conditions, 8 assistance critiques on
 assisted tasks, reviews of the misleading answers, 6 tasks a question, 5 questions a
-passage), then runs the CLI in a child process (wall time, peak RSS) and, in this process,
+passage, 5% of tasks flagged), then runs the CLI in a child process (wall time, peak RSS) and, in this process,
 the same analysis split into its steps: reading and parsing, the per-record tally, the
 per-passage sums and the bootstrap, and writing the report.
 """
@@ -110,11 +110,14 @@ def write_export(path: Path, critiques: int, seed: int = 0, passage_words: int =
                             "edit_distance": None,
                             "review_valid": (rng.random() < 0.7) if reviewed else None,
                             "review_novel": (rng.random() < 0.3) if reviewed else None,
+                            "provenance": None,
+                            "closest_model_critique_id": None,
+                            "model_similarity": None,
                         }
                     )
                 done += len(written)
                 rec = {
-                    "schema_version": "2",
+                    "schema_version": "3",
                     "task_id": tasks,
                     "experiment_id": 1,
                     "labeler": f"{tasks % 97:032x}",
@@ -153,6 +156,14 @@ def write_export(path: Path, critiques: int, seed: int = 0, passage_words: int =
                     }
                     if reviewed
                     else None,
+                    "integrity": {
+                        "provenance": None,
+                        "checked": True,
+                        "flags": ["mostly_pasted"] if rng.random() < 0.05 else [],
+                        "evidence": {},
+                        "excluded": False,
+                        "exclusion": None,
+                    },
                 }
                 fh.write(orjson.dumps(rec, option=orjson.OPT_APPEND_NEWLINE))
     return tasks

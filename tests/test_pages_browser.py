@@ -57,6 +57,7 @@ PAGES: list[tuple[str, str | None]] = [
     ("/admin/jobs", "ada"),
     ("/admin/experiments/new", "ada"),
     ("/admin/experiments/{exp_id}", "ada"),
+    ("/admin/experiments/{exp_id}/integrity", "ada"),
     ("/admin/writing", "ada"),
     ("/admin/reviews", "ada"),
     ("/research", "rita"),

@@ -38,6 +38,11 @@ class PassageSums:
         # Whole columns at once: (passage indexes, numerators, denominators or None for 1s).
         self._rows: dict[Key, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
+    def share_passages(self, other: "PassageSums") -> None:
+        """Number passages as `other` does (and count them all), so that estimates of both
+        draw the same bootstrap samples: a paired comparison."""
+        self._passages = dict(other._passages)
+
     def passage_index(self, passage_id: int) -> int:
         """The passage's row in the sums (passages are numbered as first seen)."""
         return self._passages.setdefault(passage_id, len(self._passages))

@@ -91,19 +91,34 @@ RATIOS = {
 
 
 @dataclass
+class ConditionIntegrity:
+    tasks: int = 0
+    flagged: int = 0
+    excluded: int = 0
+    left_out: int = 0  # flagged or excluded
+    unchecked: int = 0
+    flags: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Tally:
     sums: PassageSums = field(default_factory=PassageSums)
+    # The same sums without flagged or excluded tasks (issue 21); passages numbered alike,
+    # so both are resampled with the same draws.
+    clean_sums: PassageSums = field(default_factory=PassageSums)
     tasks: int = 0
+    clean_tasks: int = 0
     experiments: set[int] = field(default_factory=set)
     schema_versions: set[str] = field(default_factory=set)
     reviewed_tasks: int = 0
+    integrity: dict[str, ConditionIntegrity] = field(default_factory=dict)
 
 
 class _Columns:
     """A few numbers per record, appended in record order; summed per passage by numpy."""
 
     NAMES = (
-        "passage", "condition", "assist", "critiques", "used", "duration", "rating",
+        "passage", "condition", "assist", "left_out", "critiques", "used", "duration", "rating",
         "edited", "reviewed", "intended", "covered", "judged", "valid", "valid_novel",
         *(f"severity_{s}" for s in SEVERITIES),
         *(f"category_{c}" for c in CATEGORIES),
@@ -173,11 +188,13 @@ def tally(records: Iterable[dict[str, Any]], progress: Any = None) -> Tally:
                         valid += 1
                         valid_novel += bool(c["review_novel"])
         duration = rec["timing"]["duration_s"]
+        left_out = _integrity(t, rec)
         append(
             (
                 passages(rec["passage_id"]),
                 conditions.setdefault(rec["condition"], len(conditions)),
                 1.0 if rec["assist"] else 0.0,
+                1.0 if left_out else 0.0,
                 len(critiques),
                 used,
                 nan if duration is None else duration / 60.0,
@@ -194,8 +211,30 @@ def tally(records: Iterable[dict[str, Any]], progress: Any = None) -> Tally:
                 *ranks_used,
             )
         )
-    _sum(t.sums, cols.arrays(), list(conditions))
+    arrays = cols.arrays()
+    _sum(t.sums, arrays, list(conditions))
+    keep = arrays["left_out"] == 0
+    t.clean_tasks = int(keep.sum())
+    t.clean_sums.share_passages(t.sums)
+    _sum(t.clean_sums, {k: v[keep] for k, v in arrays.items()}, list(conditions))
     return t
+
+
+def _integrity(t: Tally, rec: dict[str, Any]) -> bool:
+    """Counts the record's flags and exclusion; whether it is left out of the clean sums."""
+    info = rec["integrity"]
+    row = t.integrity.setdefault(rec["condition"], ConditionIntegrity())
+    row.tasks += 1
+    flags = info["flags"]
+    if not info["checked"]:
+        row.unchecked += 1
+    for f in flags or ():
+        row.flags[f] = row.flags.get(f, 0) + 1
+    row.flagged += bool(flags)
+    row.excluded += bool(info["excluded"])
+    left_out = bool(flags) or bool(info["excluded"])
+    row.left_out += left_out
+    return left_out
 
 
 def _sum(sums: PassageSums, c: dict[str, np.ndarray], conditions: list[str]) -> None:

@@ -74,6 +74,19 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     severity_labels: tuple[str, str, str, str] = ("minor", "moderate", "major", "critical")
 
+    # Study integrity flags (issue 21, docs/privacy.md). A task is flagged when its critiques
+    # are mostly pasted (share of pasted characters, and at least this many pasted); in a
+    # no-assist task, when a critique is a near copy of one of the answer's model critiques
+    # (similarity 0-1, app/integrity/similarity.py) or the page was away (hidden or unfocused)
+    # this long; and when typing runs faster than people type (characters per second of
+    # typing time, over at least this many typed characters).
+    integrity_pasted_share: float = Field(default=0.5, gt=0, le=1)
+    integrity_pasted_min_chars: int = Field(default=40, ge=0)
+    integrity_near_copy_similarity: float = Field(default=0.8, gt=0, le=1)
+    integrity_away_s: float = Field(default=120.0, gt=0)
+    integrity_max_chars_per_s: float = Field(default=15.0, gt=0)
+    integrity_typing_min_chars: int = Field(default=50, ge=1)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
         if self.environment != "development" and PLACEHOLDER_SECRET in (

@@ -6,6 +6,8 @@ timing) is in the table. Nested objects become prefixed columns (`timing_submitt
 `review_covered_intended_ids`); the lists that belong to the task, the assistance shown and
 the intended critiques, stay list-of-struct columns with the JSONL's field names.
 `critique_number` (1, 2, ...) is the critique's place in the task's `critiques` list.
+A critique's provenance becomes `critique_typed_chars` and so on (null: none reported); the
+integrity check's evidence is one JSON text column (`integrity_evidence`), its keys vary.
 Timestamps are UTC microseconds. Written in row groups as the export streams, so memory
 stays flat.
 """
@@ -82,22 +84,50 @@ _TASK_COLUMNS: list[tuple[str, pa.DataType, tuple[str, ...]]] = [
     ("review_reviewer_is_author", pa.bool_(), ("review", "reviewer_is_author")),
     ("review_author_permission", pa.string(), ("review", "author_permission")),
     ("review_covered_intended_ids", pa.list_(pa.int64()), ("review", "covered_intended_ids")),
+    ("integrity_away_s", pa.float64(), ("integrity", "provenance", "away_s")),
+    ("integrity_departures", pa.int64(), ("integrity", "provenance", "departures")),
+    ("integrity_checked", pa.bool_(), ("integrity", "checked")),
+    ("integrity_flags", pa.list_(pa.string()), ("integrity", "flags")),
+    ("integrity_excluded", pa.bool_(), ("integrity", "excluded")),
+    ("integrity_exclusion_scope", pa.string(), ("integrity", "exclusion", "scope")),
+    ("integrity_exclusion_reason", pa.string(), ("integrity", "exclusion", "reason")),
+    ("integrity_exclusion_excluded_at", _TS, ("integrity", "exclusion", "excluded_at")),
+    ("integrity_evidence", pa.string(), ("integrity", "evidence")),  # a JSON object, as text
 ]
-_CRITIQUE_COLUMNS: list[tuple[str, pa.DataType]] = [
-    ("critique_number", pa.int64()),
-    ("critique_id", pa.int64()),
-    ("critique_text", pa.string()),
-    ("critique_severity", pa.int64()),
-    ("critique_category", pa.string()),
-    ("critique_category_text", pa.string()),
-    ("critique_used_assistance_id", pa.int64()),
-    ("critique_edited", pa.bool_()),
-    ("critique_edit_distance", pa.int64()),
-    ("critique_review_valid", pa.bool_()),
-    ("critique_review_novel", pa.bool_()),
+_JSON_TEXT = {"integrity_evidence"}
+_PASTE = pa.struct([("chars", pa.int64()), ("at_s", pa.float64())])
+# (column, type, where it comes from in a critique of the record: a path of keys)
+_CRITIQUE_COLUMNS: list[tuple[str, pa.DataType, tuple[str, ...]]] = [
+    (f"critique_{key}", typ, (key,))
+    for key, typ in (
+        ("id", pa.int64()),
+        ("text", pa.string()),
+        ("severity", pa.int64()),
+        ("category", pa.string()),
+        ("category_text", pa.string()),
+        ("used_assistance_id", pa.int64()),
+        ("edited", pa.bool_()),
+        ("edit_distance", pa.int64()),
+        ("review_valid", pa.bool_()),
+        ("review_novel", pa.bool_()),
+        ("closest_model_critique_id", pa.int64()),
+        ("model_similarity", pa.float64()),
+    )
+] + [
+    (f"critique_{key}", typ, ("provenance", key))
+    for key, typ in (
+        ("typed_chars", pa.int64()),
+        ("pasted_chars", pa.int64()),
+        ("first_key_s", pa.float64()),
+        ("typing_s", pa.float64()),
+        ("edits_after_use", pa.int64()),
+        ("pastes", pa.list_(_PASTE)),
+    )
 ]
 SCHEMA = pa.schema(
-    [(name, typ) for name, typ, _ in _TASK_COLUMNS] + _CRITIQUE_COLUMNS,
+    [(name, typ) for name, typ, _ in _TASK_COLUMNS]
+    + [("critique_number", pa.int64())]
+    + [(name, typ) for name, typ, _ in _CRITIQUE_COLUMNS],
     metadata={"critiquelab": "flattened labeler critiques; see app/export/parquet.py"},
 )
 
@@ -114,9 +144,7 @@ def _get(rec: dict[str, Any], path: tuple[str, ...]) -> Any:
 def _table(records: list[dict[str, Any]]) -> pa.Table:
     columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     task_columns = [(columns[name], path) for name, _, path in _TASK_COLUMNS]
-    critique_columns = [
-        (columns[name], name.removeprefix("critique_")) for name, _ in _CRITIQUE_COLUMNS[1:]
-    ]
+    critique_columns = [(columns[name], path) for name, _, path in _CRITIQUE_COLUMNS]
     numbers = columns["critique_number"]
     for rec in records:
         task_values = [_get(rec, path) for _, path in task_columns]
@@ -125,8 +153,10 @@ def _table(records: list[dict[str, Any]]) -> pa.Table:
             for (col, _), value in zip(task_columns, task_values, strict=True):
                 col.append(value)
             numbers.append(number if critique is not None else None)
-            for col, key in critique_columns:
-                col.append(None if critique is None else critique[key])
+            for col, path in critique_columns:
+                col.append(None if critique is None else _get(critique, path))
+    for name in _JSON_TEXT:
+        columns[name] = [None if v is None else orjson.dumps(v).decode() for v in columns[name]]
     arrays = []
     for field in SCHEMA:
         if field.type == _TS:  # ISO 8601 strings, parsed by Arrow in C

@@ -1,7 +1,7 @@
 """The export on PostgreSQL: the server builds every JSON line, read by a streaming cursor.
 
-One ordered statement over submitted tasks; each task's critiques, assistance and review
-come from index lookups beside it (LATERAL), as `array_to_json(array_agg(...))` (json_agg
+One ordered statement over submitted tasks; each task's critiques, assistance, review and
+integrity (provenance, check, exclusion) come from index lookups beside it (LATERAL), as `array_to_json(array_agg(...))` (json_agg
 puts a newline between elements). A record is `row_to_json` of a row whose
 columns are named and ordered as ExportRecord's fields (cheaper than `json_build_object`).
 A server-side cursor hands them over 2,000 at a time, in task order, so memory stays flat
@@ -58,7 +58,17 @@ SELECT
         'reviewer_is_author', rv.reviewer_id IS NOT DISTINCT FROM a.author_id,
         'author_permission', rv.author_permission,
         'covered_intended_ids', COALESCE(cov.ids, '[]'::json)
-    ) END AS review
+    ) END AS review,
+    json_build_object(
+        'provenance', CASE WHEN tp.task_id IS NULL THEN NULL ELSE json_build_object(
+            'away_s', tp.away_s, 'departures', tp.departures) END,
+        'checked', ti.task_id IS NOT NULL,
+        'flags', ti.flags,
+        'evidence', ti.evidence,
+        'excluded', ex.reason IS NOT NULL,
+        'exclusion', CASE WHEN ex.reason IS NULL THEN NULL ELSE json_build_object(
+            'scope', ex.scope, 'reason', ex.reason, 'excluded_at', ex.created_at) END
+    ) AS integrity
 FROM tasks t
 JOIN conditions c ON c.id = t.condition_id
 JOIN answers a ON a.id = t.answer_id
@@ -68,6 +78,15 @@ JOIN ratings r ON r.task_id = t.id
 LEFT JOIN unnest(%(labeler_ids)s::int[], %(labeler_names)s::text[]) AS l(id, name)
     ON l.id = t.labeler_id
 LEFT JOIN assistance_sets s ON s.id = t.assistance_set_id
+LEFT JOIN task_provenance tp ON tp.task_id = t.id
+LEFT JOIN task_integrity ti ON ti.task_id = t.id
+LEFT JOIN LATERAL (
+    SELECT e.reason, e.created_at, CASE WHEN e.task_id IS NULL THEN 'labeler' ELSE 'task' END AS scope
+    FROM integrity_exclusions e
+    WHERE e.experiment_id = t.experiment_id AND e.lifted_at IS NULL
+        AND (e.task_id = t.id OR e.labeler_id = t.labeler_id)
+    ORDER BY e.id LIMIT 1
+) ex ON true
 LEFT JOIN intended_critique_reviews rv
     ON rv.experiment_id = t.experiment_id AND rv.answer_id = a.id
     AND rv.status = 'submitted' AND a.source = 'human_misleading'
@@ -88,7 +107,10 @@ LEFT JOIN LATERAL (
         x.edited,
         x.edit_distance,
         j.valid AS review_valid,
-        j.novel AS review_novel) o
+        j.novel AS review_novel,
+        tp.critiques -> x.id::text AS provenance,
+        (ti.similarity -> x.id::text ->> 'model_critique_id')::int AS closest_model_critique_id,
+        (ti.similarity -> x.id::text ->> 'similarity')::float8 AS model_similarity) o
     WHERE x.task_id = t.id
 ) lc ON true
 LEFT JOIN LATERAL (

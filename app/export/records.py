@@ -1,15 +1,25 @@
-"""The export record, version 2: one line per submitted labeling task (DESIGN.md section 4).
+"""The export record, version 3: one line per submitted labeling task (DESIGN.md section 4).
 
 export_schema.json beside this file is generated from ExportRecord (a test keeps them equal).
 The service builds plain dicts for speed; tests validate them against this schema.
 Version 2 added the intended critiques and the review outcomes.
+
+Version 3 (issue 21, study integrity) adds, per critique, `provenance` (characters typed and
+pasted, pastes, time to first keystroke, typing time, edits after a use; null when the
+client reported none) and the closest model critique of the same answer
+(`closest_model_critique_id`, `model_similarity`); per task, `integrity` (time away, the
+flags and their evidence, and the admin's exclusion). Migrating from version 2: every
+version-2 field is unchanged; a reader of version 3 (`critiquelab analyze`) refuses a
+version-2 file and asks for a re-export, since a version-2 file cannot say which tasks are
+flagged.
 """
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class _Out(BaseModel):
@@ -40,6 +50,29 @@ class LabelerCritiqueOut(_Out):
         description="the author judged it a real flaw (null: not reviewed)"
     )
     review_novel: bool | None = Field(description="valid, and not a flaw the author intended")
+    provenance: "CritiqueProvenanceOut | None" = Field(
+        description="how the text got there, as the task page counted it (null: not reported)"
+    )
+    closest_model_critique_id: int | None = Field(
+        description="the most similar stored model critique of this answer, shown or not"
+    )
+    model_similarity: float | None = Field(
+        description="normalised similarity to it, 0-1 (null: not checked or no model critique)"
+    )
+
+
+class PasteOut(_Out):
+    chars: int
+    at_s: float = Field(description="seconds from task open")
+
+
+class CritiqueProvenanceOut(_Out):
+    typed_chars: int
+    pasted_chars: int
+    pastes: list[PasteOut]
+    first_key_s: float | None = Field(description="seconds from task open to first keystroke")
+    typing_s: float = Field(description="time spent typing (gaps between keys under 5 s)")
+    edits_after_use: int = Field(description="edits after the text came from a model critique")
 
 
 class IntendedCritiqueOut(_Out):
@@ -69,6 +102,28 @@ class Timing(_Out):
     submitted_at: datetime
     duration_s: float | None = Field(description="submitted_at minus opened_at")
     active_time_s: float | None
+
+
+class TaskProvenanceOut(_Out):
+    away_s: float = Field(description="seconds the page was hidden or unfocused")
+    departures: int
+
+
+class ExclusionOut(_Out):
+    scope: str = Field(description="task: this task; labeler: all of the labeler's tasks here")
+    reason: str
+    excluded_at: datetime
+
+
+class IntegrityOut(_Out):
+    provenance: TaskProvenanceOut | None
+    checked: bool = Field(description="false: exported before the integrity check ran")
+    flags: list[str] | None = Field(
+        description="mostly_pasted, near_copy_no_assist, away_no_assist, implausible_typing"
+    )
+    evidence: dict[str, Any] | None = Field(description="the numbers behind the flags")
+    excluded: bool
+    exclusion: ExclusionOut | None
 
 
 class ExportRecord(_Out):
@@ -101,6 +156,10 @@ class ExportRecord(_Out):
     review: ReviewOut | None = Field(
         description="the intended-critique check of this task, once submitted"
     )
+    integrity: IntegrityOut = Field(description="study integrity (issue 21, docs/privacy.md)")
+
+
+LabelerCritiqueOut.model_rebuild()
 
 
 def export_json_schema() -> dict[str, object]:

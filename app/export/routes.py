@@ -9,6 +9,7 @@ from app.core.database import session_scope
 from app.core.deps import ResearcherUser, SessionDep
 from app.experiments import design
 from app.export.service import export_chunks
+from app.integrity.service import refresh_now
 
 api = APIRouter(prefix="/api/v1/experiments", tags=["export"])
 
@@ -21,6 +22,7 @@ def _stream(experiment_id: int) -> Iterator[bytes]:
 
 @api.get("/{exp_id}/export")
 def export(db: SessionDep, user: ResearcherUser, exp_id: int) -> StreamingResponse:
+    refresh_now(exp_id)  # the integrity check of new tasks, before this read-only session reads
     design.get(db, exp_id)  # 404 for an unknown experiment, before streaming starts
     return StreamingResponse(
         _stream(exp_id),

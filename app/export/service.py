@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.core.settings import get_settings
 from app.export.postgres import record_chunks
 from app.export.records import SCHEMA_VERSION
+from app.integrity.repository import active_exclusions, provenance_of
 from app.models import (
     Answer,
     AssistanceCritique,
@@ -34,6 +35,7 @@ from app.models import (
     ReviewJudgement,
     ReviewStatus,
     Task,
+    TaskIntegrity,
     TaskStatus,
     User,
 )
@@ -46,31 +48,32 @@ def pseudonym(labeler_id: int, key: bytes | None = None) -> str:
     return hmac.new(key, f"labeler:{labeler_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# Labelled, so a row reads by name (row.task_id), not by place.
 _TASK_COLUMNS = (
-    Task.id,
-    Task.experiment_id,
-    Task.labeler_id,
-    Task.assistance_set_id,
-    Task.assigned_at,
-    Task.opened_at,
-    Task.first_edit_at,
-    Task.passage_revealed_at,
-    Task.submitted_at,
-    Task.active_time_s,
-    Condition.source,
-    Condition.assist,
-    Answer.id,
-    Answer.text,
-    Answer.source,
-    Answer.temperature,
-    Answer.model_name,
-    Answer.author_id,
-    Question.id,
-    Question.text,
-    Passage.id,
-    Passage.title,
-    Passage.text,
-    Rating.value,
+    Task.id.label("task_id"),
+    Task.experiment_id.label("experiment_id"),
+    Task.labeler_id.label("labeler_id"),
+    Task.assistance_set_id.label("set_id"),
+    Task.assigned_at.label("assigned_at"),
+    Task.opened_at.label("opened_at"),
+    Task.first_edit_at.label("first_edit_at"),
+    Task.passage_revealed_at.label("passage_revealed_at"),
+    Task.submitted_at.label("submitted_at"),
+    Task.active_time_s.label("active_time_s"),
+    Condition.source.label("condition_source"),
+    Condition.assist.label("assist"),
+    Answer.id.label("answer_id"),
+    Answer.text.label("answer_text"),
+    Answer.source.label("answer_source"),
+    Answer.temperature.label("answer_temperature"),
+    Answer.model_name.label("answer_model_name"),
+    Answer.author_id.label("author_id"),
+    Question.id.label("question_id"),
+    Question.text.label("question_text"),
+    Passage.id.label("passage_id"),
+    Passage.title.label("passage_title"),
+    Passage.text.label("passage_text"),
+    Rating.value.label("rating"),
 )
 
 
@@ -125,7 +128,7 @@ def python_lines(session: Session, experiment_id: int | None = None) -> Iterator
         batch = _Batch(conn, rows)
         for row in rows:
             yield orjson.dumps(batch.record(row, names), option=orjson.OPT_APPEND_NEWLINE)
-        last_id = rows[-1][0]
+        last_id = rows[-1].task_id
 
 
 def count_tasks(session: Session, experiment_id: int | None = None) -> int:
@@ -148,40 +151,48 @@ class _Pseudonyms(dict[int, str]):
 
 
 class _Batch:
-    """Everything one batch of tasks refers to, fetched in a handful of queries."""
+    """Everything one batch of tasks refers to: one query per kind of thing, each a method.
+
+    A new field of a critique record goes into `_critiques` (and postgres.py's `o` columns);
+    of a task record, into `record`."""
 
     def __init__(self, conn: Connection, rows: Sequence[Any]) -> None:
-        task_ids = [r[0] for r in rows]
-        self.critiques: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        judged = dict(
-            (cid, (valid, novel))
-            for cid, valid, novel in conn.execute(
-                select(
-                    ReviewJudgement.labeler_critique_id,
-                    ReviewJudgement.valid,
-                    ReviewJudgement.novel,
-                )
-                .join(LabelerCritique, LabelerCritique.id == ReviewJudgement.labeler_critique_id)
-                .join(
-                    IntendedCritiqueReview, IntendedCritiqueReview.id == ReviewJudgement.review_id
-                )
-                .where(
-                    LabelerCritique.task_id.between(task_ids[0], task_ids[-1]),
-                    IntendedCritiqueReview.status == ReviewStatus.submitted,
-                )
+        self.conn = conn
+        task_ids = [r.task_id for r in rows]
+        set_ids = {r.set_id for r in rows if r.set_id is not None}
+        misleading = {r.answer_id for r in rows if r.answer_source == "human_misleading"}
+        self.provenance = provenance_of(conn, task_ids)
+        self.checks = self._checks(task_ids)
+        self.excluded = active_exclusions(conn, task_ids)
+        self.critiques = self._critiques(task_ids, self._judged(task_ids))
+        self.critiqueability = self._critiqueability(set_ids)
+        self.shown = self._shown(set_ids)
+        self.intended = self._intended(misleading)
+        self.reviews = self._reviews(misleading)
+        self.covered = self._covered(task_ids) if misleading else {}
+
+    def _judged(self, task_ids: list[int]) -> dict[int, tuple[bool, bool]]:
+        """Each reviewed critique's (valid, novel)."""
+        rows = self.conn.execute(
+            select(
+                ReviewJudgement.labeler_critique_id.label("critique_id"),
+                ReviewJudgement.valid.label("valid"),
+                ReviewJudgement.novel.label("novel"),
+            )
+            .join(LabelerCritique, LabelerCritique.id == ReviewJudgement.labeler_critique_id)
+            .join(IntendedCritiqueReview, IntendedCritiqueReview.id == ReviewJudgement.review_id)
+            .where(
+                LabelerCritique.task_id.between(task_ids[0], task_ids[-1]),
+                IntendedCritiqueReview.status == ReviewStatus.submitted,
             )
         )
-        for (
-            cid,
-            task_id,
-            text,
-            severity,
-            category,
-            category_text,
-            used,
-            edited,
-            dist,
-        ) in conn.execute(
+        return {r.critique_id: (r.valid, r.novel) for r in rows}
+
+    def _critiques(
+        self, task_ids: list[int], judged: dict[int, tuple[bool, bool]]
+    ) -> dict[int, list[dict[str, Any]]]:
+        out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        rows = self.conn.execute(
             select(
                 LabelerCritique.id,
                 LabelerCritique.task_id,
@@ -189,75 +200,94 @@ class _Batch:
                 LabelerCritique.severity,
                 LabelerCritique.category,
                 LabelerCritique.category_text,
-                LabelerCritique.assistance_critique_id,
+                LabelerCritique.assistance_critique_id.label("used_assistance_id"),
                 LabelerCritique.edited,
                 LabelerCritique.edit_distance,
             )
             .where(LabelerCritique.task_id.in_(task_ids))
             .order_by(LabelerCritique.task_id, LabelerCritique.position)
-        ):
-            valid, novel = judged.get(cid, (None, None))
-            self.critiques[task_id].append(
+        )
+        for r in rows:
+            valid, novel = judged.get(r.id, (None, None))
+            key = str(r.id)
+            prov = (self.provenance.get(r.task_id) or {}).get("critiques") or {}
+            check = self.checks.get(r.task_id)
+            near = (check["similarity"] or {}).get(key) if check else None
+            out[r.task_id].append(
                 {
-                    "id": cid,
-                    "text": text,
-                    "severity": severity,
-                    "category": category,
-                    "category_text": category_text,
-                    "used_assistance_id": used,
-                    "edited": edited,
-                    "edit_distance": dist,
+                    "id": r.id,
+                    "text": r.text,
+                    "severity": r.severity,
+                    "category": r.category,
+                    "category_text": r.category_text,
+                    "used_assistance_id": r.used_assistance_id,
+                    "edited": r.edited,
+                    "edit_distance": r.edit_distance,
                     "review_valid": valid,
                     "review_novel": novel,
+                    "provenance": prov.get(key),
+                    "closest_model_critique_id": near["model_critique_id"] if near else None,
+                    "model_similarity": near["similarity"] if near else None,
                 }
             )
-        set_ids = {r[3] for r in rows if r[3] is not None}
-        self.shown: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        self.critiqueability: dict[int, float | None] = {}
-        if set_ids:
-            self.critiqueability = dict(
-                conn.execute(
-                    select(AssistanceSet.id, AssistanceSet.critiqueability_score).where(
-                        AssistanceSet.id.in_(set_ids)
-                    )
-                )
-                .tuples()
-                .all()
+        return out
+
+    def _checks(self, task_ids: list[int]) -> dict[int, dict[str, Any]]:
+        rows = self.conn.execute(
+            select(
+                TaskIntegrity.task_id,
+                TaskIntegrity.flags,
+                TaskIntegrity.evidence,
+                TaskIntegrity.similarity,
+            ).where(TaskIntegrity.task_id.in_(task_ids))
+        )
+        return {
+            r.task_id: {"flags": r.flags, "evidence": r.evidence, "similarity": r.similarity}
+            for r in rows
+        }
+
+    def _critiqueability(self, set_ids: set[int]) -> dict[int, float | None]:
+        if not set_ids:
+            return {}
+        rows = self.conn.execute(
+            select(AssistanceSet.id, AssistanceSet.critiqueability_score).where(
+                AssistanceSet.id.in_(set_ids)
             )
-            for row in conn.execute(
-                select(
-                    AssistanceCritique.assistance_set_id,
-                    AssistanceCritique.id,
-                    AssistanceCritique.text,
-                    AssistanceCritique.temperature,
-                    AssistanceCritique.helpfulness_score,
-                    AssistanceCritique.score_missing_reason,
-                    AssistanceCritique.rank,
-                    AssistanceCritique.model_name,
-                    AssistanceCritique.prompt_format,
-                )
-                .where(AssistanceCritique.assistance_set_id.in_(set_ids))
-                .order_by(AssistanceCritique.rank)
-            ):
-                self.shown[row[0]].append(
-                    {
-                        "id": row[1],
-                        "text": row[2],
-                        "temperature": row[3],
-                        "helpfulness_score": row[4],
-                        "score_missing_reason": row[5],
-                        "rank": row[6],
-                        "model_name": row[7],
-                        "prompt_format": row[8],
-                    }
-                )
-        misleading = {r[12] for r in rows if r[14] == "human_misleading"}
-        self.intended: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        self.reviews: dict[tuple[int, int], dict[str, Any]] = {}
-        self.covered: dict[int, list[int]] = defaultdict(list)
+        )
+        return {r.id: r.critiqueability_score for r in rows}
+
+    def _grouped(self, query: Any) -> dict[Any, list[dict[str, Any]]]:
+        """Rows as dicts of their labelled columns, grouped by the first column (which the
+        dicts leave out): the record's fields are the query's columns, in order."""
+        out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.conn.execute(query):
+            fields = row._asdict()
+            out[fields.pop(next(iter(fields)))].append(fields)
+        return out
+
+    def _shown(self, set_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+        if not set_ids:
+            return {}
+        return self._grouped(
+            select(
+                AssistanceCritique.assistance_set_id.label("set_id"),
+                AssistanceCritique.id,
+                AssistanceCritique.text,
+                AssistanceCritique.temperature,
+                AssistanceCritique.helpfulness_score,
+                AssistanceCritique.score_missing_reason,
+                AssistanceCritique.rank,
+                AssistanceCritique.model_name,
+                AssistanceCritique.prompt_format,
+            )
+            .where(AssistanceCritique.assistance_set_id.in_(set_ids))
+            .order_by(AssistanceCritique.rank)
+        )
+
+    def _intended(self, misleading: set[int]) -> dict[int, list[dict[str, Any]]]:
         if not misleading:
-            return
-        for ic in conn.execute(
+            return {}
+        return self._grouped(
             select(
                 IntendedCritique.answer_id,
                 IntendedCritique.id,
@@ -269,18 +299,13 @@ class _Batch:
             )
             .where(IntendedCritique.answer_id.in_(misleading))
             .order_by(IntendedCritique.position)
-        ):
-            self.intended[ic[0]].append(
-                {
-                    "id": ic[1],
-                    "position": ic[2],
-                    "text": ic[3],
-                    "severity": ic[4],
-                    "category": ic[5],
-                    "category_text": ic[6],
-                }
-            )
-        for rid, exp_id, answer_id, reviewer, permission, submitted in conn.execute(
+        )
+
+    def _reviews(self, misleading: set[int]) -> dict[tuple[int, int], Any]:
+        """The submitted review of each (experiment, misleading answer)."""
+        if not misleading:
+            return {}
+        rows = self.conn.execute(
             select(
                 IntendedCritiqueReview.id,
                 IntendedCritiqueReview.experiment_id,
@@ -292,65 +317,79 @@ class _Batch:
                 IntendedCritiqueReview.answer_id.in_(misleading),
                 IntendedCritiqueReview.status == ReviewStatus.submitted,
             )
-        ):
-            self.reviews[(exp_id, answer_id)] = {
-                "review_id": rid,
-                "submitted_at": submitted,
-                "reviewer_id": reviewer,
-                "author_permission": permission,
-            }
-        for task_id, ic_id in conn.execute(
+        )
+        return {(r.experiment_id, r.answer_id): r for r in rows}
+
+    def _covered(self, task_ids: list[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = defaultdict(list)
+        rows = self.conn.execute(
             select(ReviewCoverage.task_id, ReviewCoverage.intended_critique_id)
             .where(ReviewCoverage.task_id.in_(task_ids))
             .order_by(ReviewCoverage.intended_critique_id)
-        ):
-            self.covered[task_id].append(ic_id)
+        )
+        for r in rows:
+            out[r.task_id].append(r.intended_critique_id)
+        return out
+
+    def _integrity(self, r: Any) -> dict[str, Any]:
+        prov = self.provenance.get(r.task_id)
+        check = self.checks.get(r.task_id)
+        ex = self.excluded.get(r.task_id)
+        return {
+            "provenance": None
+            if prov is None
+            else {"away_s": prov["away_s"], "departures": prov["departures"]},
+            "checked": check is not None,
+            "flags": check["flags"] if check else None,
+            "evidence": check["evidence"] if check else None,
+            "excluded": ex is not None,
+            "exclusion": None
+            if ex is None
+            else {"scope": ex[3], "reason": ex[1], "excluded_at": ex[2]},
+        }
 
     def record(self, r: Any, names: dict[int, str]) -> dict[str, Any]:
-        (task_id, exp_id, labeler_id, set_id, assigned, opened, first_edit, revealed, submitted,
-         active, source, assist, answer_id, answer_text, answer_source, temperature, model_name,
-         author_id, question_id, question_text, passage_id, passage_title, passage_text,
-         rating) = r  # fmt: skip
-        start = opened or assigned
-        review = self.reviews.get((exp_id, answer_id))
+        start = r.opened_at or r.assigned_at
+        review = self.reviews.get((r.experiment_id, r.answer_id))
         return {
             "schema_version": SCHEMA_VERSION,
-            "task_id": task_id,
-            "experiment_id": exp_id,
-            "labeler": names[labeler_id],
-            "passage_id": passage_id,
-            "passage_title": passage_title,
-            "passage_text": passage_text,
-            "question_id": question_id,
-            "question_text": question_text,
-            "answer_id": answer_id,
-            "answer_text": answer_text,
-            "answer_source": answer_source,
-            "answer_temperature": temperature,
-            "answer_model_name": model_name,
-            "condition": f"{source}/{'assist' if assist else 'no_assist'}",
-            "assist": assist,
-            "assistance": self.shown.get(set_id, []) if set_id else [],
-            "critiqueability_score": self.critiqueability.get(set_id) if set_id else None,
-            "critiques": self.critiques.get(task_id, []),
-            "rating": rating,
+            "task_id": r.task_id,
+            "experiment_id": r.experiment_id,
+            "labeler": names[r.labeler_id],
+            "passage_id": r.passage_id,
+            "passage_title": r.passage_title,
+            "passage_text": r.passage_text,
+            "question_id": r.question_id,
+            "question_text": r.question_text,
+            "answer_id": r.answer_id,
+            "answer_text": r.answer_text,
+            "answer_source": r.answer_source,
+            "answer_temperature": r.answer_temperature,
+            "answer_model_name": r.answer_model_name,
+            "condition": f"{r.condition_source}/{'assist' if r.assist else 'no_assist'}",
+            "assist": r.assist,
+            "assistance": self.shown.get(r.set_id, []) if r.set_id else [],
+            "critiqueability_score": self.critiqueability.get(r.set_id) if r.set_id else None,
+            "critiques": self.critiques.get(r.task_id, []),
+            "rating": r.rating,
             "timing": {
-                "assigned_at": assigned,
-                "opened_at": opened,
-                "first_edit_at": first_edit,
-                "passage_revealed_at": revealed,
-                "submitted_at": submitted,
-                "duration_s": (submitted - start).total_seconds() if start else None,
-                "active_time_s": active,
+                "assigned_at": r.assigned_at,
+                "opened_at": r.opened_at,
+                "first_edit_at": r.first_edit_at,
+                "passage_revealed_at": r.passage_revealed_at,
+                "submitted_at": r.submitted_at,
+                "duration_s": (r.submitted_at - start).total_seconds() if start else None,
+                "active_time_s": r.active_time_s,
             },
-            "intended_critiques": self.intended.get(answer_id, []),
+            "intended_critiques": self.intended.get(r.answer_id, []),
             "review": None
             if review is None
             else {
-                "review_id": review["review_id"],
-                "submitted_at": review["submitted_at"],
-                "reviewer_is_author": review["reviewer_id"] == author_id,
-                "author_permission": review["author_permission"],
-                "covered_intended_ids": self.covered.get(task_id, []),
+                "review_id": review.id,
+                "submitted_at": review.submitted_at,
+                "reviewer_is_author": review.reviewer_id == r.author_id,
+                "author_permission": review.author_permission,
+                "covered_intended_ids": self.covered.get(r.task_id, []),
             },
+            "integrity": self._integrity(r),
         }

@@ -12,6 +12,7 @@ from app.core.htmx import redirect
 from app.core.templating import field_status, templates
 from app.core.validation import DbId, FiniteFloat
 from app.experiments import assignment
+from app.integrity.provenance import parse_form
 from app.labeling import service
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.labeling.view import task_view
@@ -106,6 +107,7 @@ def edit(
     severity: Annotated[int, Form()] = 2,
     category: Annotated[str, Form()] = "accuracy",
     category_text: Annotated[str | None, Form()] = None,
+    provenance: Annotated[str | None, Form()] = None,
 ) -> Response:
     # Inline validation: only the message for this critique, nothing saved.
     return field_status(
@@ -117,6 +119,7 @@ def edit(
                 task_id,
                 critique_id,
                 _critique_form(text, severity, category, category_text),
+                parse_form(provenance),
             )
         )
         or "",
@@ -164,8 +167,14 @@ def submit(
     user: LabelerUser,
     task_id: DbId,
     confirm_no_critiques: Annotated[bool, Form()] = False,
+    provenance: Annotated[str | None, Form()] = None,
 ) -> Response:
-    body = SubmitIn(confirm_no_critiques=confirm_no_critiques)
-    if error := form_error(lambda: service.submit(db, user.id, task_id, body)):
+    def submit() -> None:
+        body = SubmitIn(
+            confirm_no_critiques=confirm_no_critiques, provenance=parse_form(provenance)
+        )
+        service.submit(db, user.id, task_id, body)
+
+    if error := form_error(submit):
         return _page(request, db, user, task_id, block="submit_box", error=error)
     return redirect(request, "/labeler?note=Submitted. Thank you!")

@@ -2,6 +2,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.core.settings import get_settings
 from app.core.validation import CritiqueText, DbId, NameStr
+from app.integrity.schemas import ProvenanceIn
 from app.models import Category
 
 
@@ -40,6 +41,7 @@ class SubmitIn(BaseModel):
     critiques: list[CritiqueIn] | None = None
     rating: int | None = Field(default=None, ge=1, le=7)
     confirm_no_critiques: bool = False
+    provenance: ProvenanceIn | None = None  # how the critiques were written (issue 21)
 
     @field_validator("critiques")
     @classmethod

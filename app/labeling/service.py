@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.core.locking import get_for_update
 from app.core.settings import get_settings
+from app.integrity import provenance
+from app.integrity.schemas import ProvenanceIn
 from app.labeling.edits import edit_distance
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.models import (
@@ -123,7 +125,12 @@ def add_critique(
 
 
 def update_critique(
-    session: Session, labeler_id: int, task_id: int, critique_id: int, data: CritiqueIn
+    session: Session,
+    labeler_id: int,
+    task_id: int,
+    critique_id: int,
+    data: CritiqueIn,
+    report: ProvenanceIn | None = None,
 ) -> LabelerCritique:
     task = open_task(session, labeler_id, task_id)
     critique = session.get(LabelerCritique, critique_id)
@@ -139,6 +146,7 @@ def update_critique(
     if data.assistance_critique_id is not None:
         critique.assistance_critique_id = data.assistance_critique_id
     _touch(task)
+    provenance.record(session, task, report)  # the page's counts ride on its autosave
     session.flush()
     return critique
 
@@ -207,6 +215,7 @@ def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> T
                     shown[critique.assistance_critique_id], critique.text
                 )
                 critique.edited = critique.edit_distance > 0
+    provenance.record(session, task, body.provenance)  # issue 21; nothing when absent
     at = now()
     task.opened_at = task.opened_at or task.assigned_at or at
     task.status = TaskStatus.submitted

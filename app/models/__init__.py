@@ -28,6 +28,7 @@ from app.models.experiments import (
     TaskStatus,
 )
 from app.models.idempotency import IdempotencyRecord
+from app.models.integrity import Exclusion, TaskIntegrity, TaskProvenance
 from app.models.jobs import ImportRun, ImportStatus, Job, JobStatus
 from app.models.labeling import LabelerCritique, Rating
 from app.models.review import (
@@ -52,6 +53,7 @@ __all__ = [
     "ExperimentLabeler",
     "ExperimentQuestion",
     "ExperimentStatus",
+    "Exclusion",
     "ExposureReason",
     "HelpfulnessJudgement",
     "IdempotencyRecord",
@@ -73,6 +75,8 @@ __all__ = [
     "ReviewStatus",
     "Role",
     "Task",
+    "TaskIntegrity",
+    "TaskProvenance",
     "TaskRelease",
     "TaskStatus",
     "User",

@@ -81,19 +81,33 @@ def test_the_analysis_recovers_planted_effects(db: Session, tmp_path: Path) -> N
 def test_a_broken_export_line_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     fields = ("experiment_id", "passage_id", "condition", "assist", "critiques", "assistance")
-    whole = {"schema_version": "2", "rating": 4, "timing": {}, "intended_critiques": []}
-    whole |= {"review": None, **dict.fromkeys(fields)}
+    whole = {"schema_version": "3", "rating": 4, "timing": {}, "intended_critiques": []}
+    whole |= {"review": None, "integrity": {}, **dict.fromkeys(fields)}
     bad.write_bytes(orjson.dumps(whole) + b"\n{oops\n")
     with pytest.raises(AppError, match=r"bad.jsonl:2: not JSON"):
         list(read_export(bad))
     cut = tmp_path / "cut.jsonl"
-    cut.write_text('{"schema_version": "2", "experiment_id": 1}\n')
+    cut.write_text('{"schema_version": "3", "experiment_id": 1}\n')
     with pytest.raises(AppError, match=r"cut.jsonl:1: no field 'assist'"):
         list(read_export(cut))
     old = tmp_path / "old.jsonl"
     old.write_text('{"schema_version": "1"}\n')
     with pytest.raises(AppError, match=r"old.jsonl:1: schema_version '1'"):
         list(read_export(old))
+
+
+def test_a_version_2_export_is_refused_with_a_re_export_hint(tmp_path: Path) -> None:
+    """Version 2 (before issue 21) cannot say which tasks are flagged: re-export."""
+    v2 = {"schema_version": "2", "rating": 4, "timing": {}, "intended_critiques": []}
+    fields = ("experiment_id", "passage_id", "condition", "assist", "critiques", "assistance")
+    v2 |= {"review": None, **dict.fromkeys(fields)}
+    old = tmp_path / "v2.jsonl"
+    old.write_bytes(orjson.dumps(v2) + b"\n")
+    with pytest.raises(AppError) as err:
+        list(read_export(old))
+    assert err.value.field == "schema_version"
+    assert "v2.jsonl:1: schema_version '2'; this analysis reads version 3" in err.value.message
+    assert "re-export" in err.value.message
 
 
 def test_the_bootstrap_resamples_passages_and_is_seeded() -> None:

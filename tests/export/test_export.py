@@ -7,48 +7,15 @@ import jsonschema
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.experiments import design
 from app.export.records import SCHEMA_VERSION, export_json_schema
 from app.export.service import export_lines, pseudonym
+from app.integrity import service as integrity
 from app.users.service import api_token_for
-from tests.support.db import fresh
-from tests.support.experiments import corpus, labelers, store_fake_assistance, user_id
+from tests.support.experiments import user_id
+from tests.support.export import MODEL_TEXT, labeled, misleading, reviewed
 from tests.support.web import make_user
 
 SCHEMA = Path(__file__).resolve().parents[2] / "app" / "export" / "export_schema.json"
-
-
-def _labeled(client: TestClient, db: Session) -> tuple[int, list[str]]:
-    """Two labelers each label one task of a model answer (one assisted, one not)."""
-    answers = corpus(db, passages=1)
-    store_fake_assistance(db, answers)
-    names = labelers(db, 2)
-    exp = design.create(db, design.Design(name="export", sources=["model"], labelers=names))
-    design.launch(db, exp.id)
-    db.commit()
-    for name in names:
-        auth = {"Authorization": f"Bearer {api_token_for(db, name)}"}
-        task_id = client.post("/api/v1/tasks/next", headers=auth).json()["task_id"]
-        view = client.get(f"/api/v1/tasks/{task_id}", headers=auth).json()
-        critiques = [{"text": "Own flaw.", "severity": 2, "category": "coverage"}]
-        if view["assistance"]:
-            first = view["assistance"][0]
-            critiques.append(
-                {
-                    "text": first["text"] + "!",
-                    "severity": 3,
-                    "category": "accuracy",
-                    "assistance_critique_id": first["id"],
-                }
-            )
-        r = client.post(
-            f"/api/v1/tasks/{task_id}/submit",
-            headers=auth,
-            json={"critiques": critiques, "rating": 5},
-        )
-        assert r.status_code == 200, r.text
-    fresh(db)
-    return exp.id, names
 
 
 def test_committed_schema_is_the_records_schema() -> None:
@@ -56,7 +23,7 @@ def test_committed_schema_is_the_records_schema() -> None:
 
 
 def test_exported_records_are_valid_and_complete(client: TestClient, db: Session) -> None:
-    exp_id, names = _labeled(client, db)
+    exp_id, names = labeled(client, db)
     lines = list(export_lines(db, exp_id))
     assert len(lines) == 2
     schema = json.loads(SCHEMA.read_text())
@@ -87,7 +54,7 @@ def test_exported_records_are_valid_and_complete(client: TestClient, db: Session
 
 
 def test_export_streams_over_the_api_for_researchers_only(client: TestClient, db: Session) -> None:
-    exp_id, names = _labeled(client, db)
+    exp_id, names = labeled(client, db)
     make_user(db, "rita", "researcher")
     resp = client.get(
         f"/api/v1/experiments/{exp_id}/export",
@@ -109,42 +76,55 @@ def test_export_streams_over_the_api_for_researchers_only(client: TestClient, db
 
 
 def test_review_outcomes_are_exported(db: Session) -> None:
-    from app.models import IntendedCritiqueReview
-    from app.review import service as reviews
-    from app.review import view as review_view
-    from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
-    from tests.support.writing import labeled_misleading, written
+    before = [json.loads(line) for line in export_lines(db, misleading(db))]
+    assert before and all(r["review"] is None and r["intended_critiques"] for r in before)
 
-    written(db)
-    exp_id, names = labeled_misleading(db, "reviewed")
-    review = db.query(IntendedCritiqueReview).one()
-    view = review_view.view(db, review.reviewer_id, review.id)
-    found, missed = view.labelers
-    intended_id = int(view.intended[0]["id"])  # type: ignore[call-overload]
-    before = [json.loads(line) for line in export_lines(db, exp_id)]
-    assert all(r["review"] is None and r["intended_critiques"] for r in before)
-    reviews.submit(
-        db,
-        review.reviewer_id,
-        review.id,
-        ReviewIn(
-            labelers=[
-                LabelerVerdict(task_id=found.task_id, covers=[intended_id]),
-                LabelerVerdict(task_id=missed.task_id, none=True),
-            ],
-            critiques=[
-                CritiqueVerdict(critique_id=found.critiques[0].id, valid=True, novel=False),
-                CritiqueVerdict(critique_id=missed.critiques[0].id, valid=False),
-            ],
-        ),
-    )
+
+def test_submitted_review_outcomes_are_exported(db: Session) -> None:
+    done = reviewed(db)
     schema = json.loads(SCHEMA.read_text())
-    records = {r["task_id"]: r for r in map(json.loads, export_lines(db, exp_id))}
+    records = {r["task_id"]: r for r in map(json.loads, export_lines(db, done.exp_id))}
     for rec in records.values():
         jsonschema.validate(rec, schema)
         assert rec["review"]["reviewer_is_author"] is True
-    assert records[found.task_id]["review"]["covered_intended_ids"] == [intended_id]
-    assert records[missed.task_id]["review"]["covered_intended_ids"] == []
-    assert records[found.task_id]["critiques"][0]["review_valid"] is True
-    assert records[missed.task_id]["critiques"][0]["review_valid"] is False
-    assert records[missed.task_id]["critiques"][0]["review_novel"] is False
+    found, missed = records[done.found_task], records[done.missed_task]
+    assert found["review"]["covered_intended_ids"] == [done.intended_id]
+    assert missed["review"]["covered_intended_ids"] == []
+    assert found["critiques"][0]["review_valid"] is True
+    assert missed["critiques"][0]["review_valid"] is False
+    assert missed["critiques"][0]["review_novel"] is False
+
+
+def test_integrity_is_exported_per_critique_and_task(client: TestClient, db: Session) -> None:
+    exp_id, _ = labeled(client, db)
+    records = [json.loads(line) for line in export_lines(db, exp_id)]
+    assisted = next(r for r in records if r["assist"])
+    plain = next(r for r in records if not r["assist"])
+    assert plain["integrity"]["flags"] == ["near_copy_no_assist", "mostly_pasted"]
+    assert plain["integrity"]["provenance"] == {"away_s": 30.0, "departures": 2}
+    assert plain["integrity"]["evidence"]["pasted_chars"] == len(MODEL_TEXT)
+    copied = plain["critiques"][1]
+    assert copied["model_similarity"] == 1.0
+    assert copied["closest_model_critique_id"] == assisted["assistance"][0]["id"]
+    assert copied["provenance"]["pastes"] == [{"chars": len(MODEL_TEXT), "at_s": 40.5}]
+    assert plain["critiques"][0]["model_similarity"] < 0.5
+    assert assisted["integrity"]["flags"] == [] and assisted["integrity"]["excluded"] is False
+    assert assisted["critiques"][1]["provenance"]["edits_after_use"] == 1
+    assert (plain["integrity"]["checked"], plain["integrity"]["excluded"]) == (True, False)
+
+
+def test_exclusions_are_exported(client: TestClient, db: Session) -> None:
+    exp_id, _ = labeled(client, db)
+    make_user(db, "boss", "admin")
+    boss = user_id(db, "boss")
+    records = [json.loads(line) for line in export_lines(db, exp_id)]
+    plain = next(r for r in records if not r["assist"])
+    integrity.exclude_task(db, boss, plain["task_id"], "pasted a model critique")
+    records = {r["task_id"]: r for r in map(json.loads, export_lines(db, exp_id))}
+    schema = json.loads(SCHEMA.read_text())
+    for rec in records.values():
+        jsonschema.validate(rec, schema)
+    excluded = records[plain["task_id"]]["integrity"]
+    assert excluded["excluded"] is True and excluded["exclusion"]["scope"] == "task"
+    assert excluded["exclusion"]["reason"] == "pasted a model critique"
+    assert sum(r["integrity"]["excluded"] for r in records.values()) == 1

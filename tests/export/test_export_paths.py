@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.export.parquet import write_parquet
 from app.export.service import export_lines, python_lines
-from tests.export.test_export import _labeled
+from tests.support.export import labeled, misleading, reviewed
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -38,7 +38,7 @@ def _records(lines: Iterable[bytes]) -> list[Any]:
 
 @POSTGRES
 def test_postgres_lines_are_the_python_records(client: TestClient, db: Session) -> None:
-    exp_id, _ = _labeled(client, db)
+    exp_id, _ = labeled(client, db)
     from_db = _records(export_lines(db, exp_id))
     assert len(from_db) == 2 and any(r["assistance"] for r in from_db)
     assert from_db == _records(python_lines(db, exp_id))
@@ -46,19 +46,48 @@ def test_postgres_lines_are_the_python_records(client: TestClient, db: Session) 
 
 @POSTGRES
 def test_postgres_lines_carry_the_review_as_python_does(db: Session) -> None:
-    from tests.support.writing import labeled_misleading, written
-
-    written(db)
-    exp_id, _ = labeled_misleading(db, "reviewed")
+    exp_id = misleading(db)
     from_db = _records(export_lines(db, exp_id))
     assert from_db and all(r["intended_critiques"] for r in from_db)
     assert from_db == _records(python_lines(db, exp_id))
 
 
+PROVENANCE = ("typed_chars", "pasted_chars", "pastes", "first_key_s", "typing_s", "edits_after_use")
+
+
+def _integrity(row: dict[str, Any]) -> dict[str, object]:
+    exclusion = None
+    if row["integrity_exclusion_scope"] is not None:
+        exclusion = {
+            "scope": row["integrity_exclusion_scope"],
+            "reason": row["integrity_exclusion_reason"],
+            "excluded_at": row["integrity_exclusion_excluded_at"],
+        }
+    evidence = row["integrity_evidence"]
+    return {
+        "provenance": None
+        if row["integrity_away_s"] is None
+        else {"away_s": row["integrity_away_s"], "departures": row["integrity_departures"]},
+        "checked": row["integrity_checked"],
+        "flags": row["integrity_flags"],
+        "evidence": None if evidence is None else json.loads(evidence),
+        "excluded": row["integrity_excluded"],
+        "exclusion": exclusion,
+    }
+
+
+def _critique(row: dict[str, Any]) -> dict[str, object]:
+    fields = {k[9:]: v for k, v in row.items() if k.startswith("critique_")}
+    del fields["number"]
+    counts = {k: fields.pop(k) for k in PROVENANCE}
+    fields["provenance"] = None if counts["typed_chars"] is None else counts
+    return fields
+
+
 def _from_parquet(path: Path) -> list[dict[str, object]]:
     """Rebuild JSONL-shaped records from the flattened critiques table."""
     rows = pq.read_table(path).to_pylist()
-    records: dict[int, dict[str, object]] = {}
+    records: dict[int, dict[str, Any]] = {}
     for row in rows:
         rec = records.get(row["task_id"])
         if rec is None:
@@ -75,64 +104,26 @@ def _from_parquet(path: Path) -> list[dict[str, object]]:
             rec = {
                 k: v
                 for k, v in row.items()
-                if not k.startswith(("timing_", "review_", "critique_"))
+                if not k.startswith(("timing_", "review_", "critique_", "integrity_"))
             }
-            rec.update(timing=timing, review=review, critiques=[])
+            rec.update(timing=timing, review=review, critiques=[], integrity=_integrity(row))
             records[row["task_id"]] = rec
         if row["critique_number"] is not None:
-            assert row["critique_number"] == len(rec["critiques"]) + 1  # type: ignore[arg-type]
-            rec["critiques"].append(  # type: ignore[attr-defined]
-                {
-                    k[9:]: v
-                    for k, v in row.items()
-                    if k.startswith("critique_") and k != "critique_number"
-                }
-            )
+            assert row["critique_number"] == len(rec["critiques"]) + 1
+            rec["critiques"].append(_critique(row))
     return list(records.values())
-
-
-def _reviewed(db: Session) -> int:
-    """A misleading answer labeled by two labelers, its review submitted."""
-    from app.models import IntendedCritiqueReview
-    from app.review import service as reviews
-    from app.review import view as review_view
-    from app.review.schemas import CritiqueVerdict, LabelerVerdict, ReviewIn
-    from tests.support.writing import labeled_misleading, written
-
-    written(db)
-    exp_id, _ = labeled_misleading(db, "reviewed")
-    review = db.query(IntendedCritiqueReview).one()
-    view = review_view.view(db, review.reviewer_id, review.id)
-    found, missed = view.labelers
-    intended_id = int(view.intended[0]["id"])  # type: ignore[call-overload]
-    reviews.submit(
-        db,
-        review.reviewer_id,
-        review.id,
-        ReviewIn(
-            labelers=[
-                LabelerVerdict(task_id=found.task_id, covers=[intended_id]),
-                LabelerVerdict(task_id=missed.task_id, none=True),
-            ],
-            critiques=[
-                CritiqueVerdict(critique_id=found.critiques[0].id, valid=True, novel=False),
-                CritiqueVerdict(critique_id=missed.critiques[0].id, valid=False),
-            ],
-        ),
-    )
-    return exp_id
 
 
 @POSTGRES
 def test_postgres_lines_carry_the_submitted_review(db: Session) -> None:
-    exp_id = _reviewed(db)
+    exp_id = reviewed(db).exp_id
     from_db = _records(export_lines(db, exp_id))
     assert all(r["review"] and r["review"]["covered_intended_ids"] is not None for r in from_db)
     assert from_db == _records(python_lines(db, exp_id))
 
 
 def test_parquet_holds_the_jsonl_records(client: TestClient, db: Session, tmp_path: Path) -> None:
-    _reviewed(db)
+    reviewed(db)
     lines = list(export_lines(db))
     out = tmp_path / "export.parquet"
     assert write_parquet(iter(lines), out) == len(lines)
@@ -142,7 +133,7 @@ def test_parquet_holds_the_jsonl_records(client: TestClient, db: Session, tmp_pa
 
 
 def test_parquet_holds_assistance_shown(client: TestClient, db: Session, tmp_path: Path) -> None:
-    _labeled(client, db)
+    labeled(client, db)
     lines = list(export_lines(db))
     out = tmp_path / "export.parquet"
     assert write_parquet(iter(lines), out) == 2

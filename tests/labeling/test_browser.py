@@ -16,6 +16,7 @@ from tests.support.browser import (
     axe_violations,
     log_in,
     needs_chromium,
+    open_assisted_task,
 )
 from tests.support.db import fresh
 from tests.support.experiments import corpus, labelers, store_fake_assistance
@@ -56,16 +57,7 @@ def test_a_whole_assisted_task_in_the_browser(browser, db: Session) -> None:  # 
     ARTIFACTS.mkdir(exist_ok=True)
     with live_app() as base:
         page = browser.new_page()
-        task_id = None
-        for name in names:  # two tasks (assist, no assist): find the assisted one
-            page.context.clear_cookies()
-            log_in(page, base, name)
-            page.click("text=Next task")
-            page.wait_for_url(f"{base}/tasks/*")
-            if page.locator("#assistance").count():
-                task_id = int(page.url.rsplit("/", 1)[1])
-                break
-        assert task_id is not None
+        task_id = open_assisted_task(page, base, names)  # of two tasks (assist, no assist)
         page.locator("#passage-text").click()  # the first click into the text reveals it
         page.locator("h1").click()
         page.keyboard.press("Shift+Digit1")  # shortcut: use model critique 1

@@ -117,6 +117,7 @@ class World:
             "exp_id": db.scalar(select(Experiment.id)),
             "run_id": 1,
             "job_id": 1,
+            "exclusion_id": 1,
             "user_id": spare.id,
             "token_id": db.scalar(select(tokens.ApiToken.id)),
         }

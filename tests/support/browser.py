@@ -44,6 +44,19 @@ def log_in(page, base: str, name: str, lands_on: str = "/labeler") -> None:  # t
     page.wait_for_url(base + lands_on)
 
 
+def open_assisted_task(page, base: str, names: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """Log in as each labeler in turn until one's next task shows model critiques (which
+    condition comes first depends on the experiment's seed); that task's id."""
+    for name in names:
+        page.context.clear_cookies()
+        log_in(page, base, name)
+        page.click("text=Next task")
+        page.wait_for_url(f"{base}/tasks/*")
+        if page.locator("#assistance").count():
+            return int(page.url.rsplit("/", 1)[1])
+    raise AssertionError("no labeler got an assisted task")
+
+
 WIDE = {"width": 1366, "height": 800}
 PHONE = {"width": 390, "height": 844}
 AXE = Path(__file__).resolve().parents[2] / "static/node_modules/axe-core/axe.min.js"
