@@ -3,21 +3,24 @@
 The content version is read from what a submission writes anyway (a task's status and
 submitted_at, a review's), so the submit path writes nothing extra: counting the submitted
 tasks and reviews and taking their latest submission time changes whenever one is added.
+The admin's exclusions and the integrity thresholds are in it too (the export carries them).
 It is read *before* the export is, so a stored report holds at least what its version says;
 a submission racing the computation can only make the page call the report stale, never
 call a report current that lacks a submission.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.analysis.report import ANALYSIS_VERSION
+from app.core.settings import get_settings
+from app.integrity.flags import Thresholds
 from app.jobs import queue
-from app.models import IntendedCritiqueReview, ReviewStatus, Task, TaskStatus
+from app.models import Exclusion, IntendedCritiqueReview, ReviewStatus, Task, TaskStatus
 from app.models.reports import COMPUTING, AnalysisReport, ReportStatus
 
 REPORT_JOB = "analysis.report"
@@ -27,12 +30,20 @@ def job_key(report_id: int) -> str:
     return f"analysis-report-{report_id}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _stamp(when: datetime | None) -> str:
-    return when.isoformat() if when is not None else "-"
+    """Microseconds since 1970 (short: the version is stored in 200 characters)."""
+    if when is None:
+        return "-"
+    if when.tzinfo is None:  # SQLite's aggregates come back naive (UTC)
+        when = when.replace(tzinfo=UTC)
+    return str((when - _EPOCH) // timedelta(microseconds=1))
 
 
 def content_version(session: Session, experiment_id: int) -> tuple[str, int]:
-    """What the experiment's export holds, in a few words (two indexed aggregates), and
+    """What the experiment's export holds, in a few words (a few indexed aggregates), and
     its number of submitted tasks."""
     tasks, last_task = session.execute(
         select(func.count(), func.max(Task.submitted_at)).where(
@@ -45,9 +56,17 @@ def content_version(session: Session, experiment_id: int) -> tuple[str, int]:
             IntendedCritiqueReview.status == ReviewStatus.submitted,
         )
     ).one()
+    # The integrity flags follow from the tasks and the thresholds; exclusions are the admin's.
+    exclusions, last_excluded, last_lifted = session.execute(
+        select(func.count(), func.max(Exclusion.created_at), func.max(Exclusion.lifted_at)).where(
+            Exclusion.experiment_id == experiment_id
+        )
+    ).one()
+    thresholds = Thresholds.from_settings(get_settings()).key()
     version = (
-        f"analysis {ANALYSIS_VERSION}; tasks {tasks} to {_stamp(last_task)}; "
-        f"reviews {reviews} to {_stamp(last_review)}"
+        f"analysis {ANALYSIS_VERSION}; tasks {tasks}@{_stamp(last_task)}; "
+        f"reviews {reviews}@{_stamp(last_review)}; exclusions {exclusions}@"
+        f"{_stamp(last_excluded)}/{_stamp(last_lifted)}; flags {thresholds}"
     )
     return version, tasks
 

@@ -15,6 +15,7 @@ from app.core.htmx import redirect
 from app.core.templating import templates
 from app.experiments import design
 from app.export.service import export_lines
+from app.integrity.service import refresh_now
 from app.models.reports import AnalysisReport, ReportStatus
 
 router = APIRouter(prefix="/research/experiments/{exp_id}")
@@ -118,4 +119,5 @@ def report_api(db: SessionDep, user: ResearcherUser, exp_id: int) -> dict[str, A
     """The report's numbers as JSON (the same as report.json from `critiquelab analyze`),
     computed now from the export."""
     design.get(db, exp_id)  # 404 for an unknown experiment
+    refresh_now(exp_id)  # the integrity check of new tasks, before this read-only session reads
     return analyze(orjson.loads(line) for line in export_lines(db, exp_id))

@@ -12,6 +12,7 @@ from app.analysis.cache import REPORT_JOB, drop_older
 from app.analysis.report import analyze
 from app.core.database import session_scope
 from app.export.service import count_tasks, export_lines
+from app.integrity.service import refresh
 from app.models.base import utcnow
 from app.models.reports import AnalysisReport, ReportStatus
 
@@ -61,6 +62,7 @@ def compute(report_id: int) -> None:
         experiment_id = row.experiment_id
         row.status, row.processed_tasks, row.error = ReportStatus.reading, 0, None
         row.total_tasks = count_tasks(s, experiment_id)
+        refresh(s, experiment_id)  # the integrity check of tasks submitted since the last one
     try:
         with session_scope(writes=False) as s:
             report = analyze(_Progress(report_id).records(export_lines(s, experiment_id)))

@@ -1,7 +1,7 @@
 """analysis reports: the report page's cached computations
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0010
 Create Date: 2026-11-25 23:28:11.596490
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

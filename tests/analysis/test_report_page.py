@@ -257,3 +257,29 @@ def test_the_progress_fragment_follows_the_worker_through_the_export(
     assert sum(1 for _ in records) == 23
     fragment = client.get(url, headers=HTMX).text
     assert "Bootstrapping the error bars" in fragment and "36 labeling tasks read" in fragment
+
+
+@BOTH
+def test_an_exclusion_makes_the_report_stale_too(
+    client: TestClient, db: Session, researcher: dict[str, str]
+) -> None:
+    """The export carries the admin's exclusions, so the report's content version does."""
+    from app.integrity import service as integrity
+    from app.users.service import create_user
+
+    exp_id = simulated(db)
+    page_url = f"/research/experiments/{exp_id}/report"
+    computed(client, exp_id, researcher)
+    assert "Out of date" not in client.get(page_url).text
+    admin = create_user(db, "ada", "password-123", "admin")
+    task_id = db.scalar(select(Task.id).where(Task.status == TaskStatus.submitted))
+    assert task_id is not None
+    exclusion = integrity.exclude_task(db, admin.id, task_id, "pasted from elsewhere", exp_id)
+    db.commit()
+    assert "Out of date" in client.get(page_url).text
+    client.post(f"{page_url}/compute", headers=researcher)
+    assert run_worker_once()
+    assert "Out of date" not in client.get(page_url).text
+    integrity.lift(db, admin.id, exclusion.id)  # lifting it changes the export again
+    db.commit()
+    assert "Out of date" in client.get(page_url).text
