@@ -34,6 +34,15 @@ def simulated(db: Session) -> int:
     return exp_id
 
 
+def last_task_still_open(db: Session) -> Task:
+    """The last submitted task, put back in its labeler's hands: submitting it is a new
+    submission (the simulation submits every task)."""
+    task = db.scalars(select(Task).order_by(Task.submitted_at.desc())).first()
+    assert task is not None and task.labeler_id is not None
+    task.status, task.submitted_at, task.expires_at = TaskStatus.assigned, None, None
+    return task
+
+
 def fresh(db: Session) -> None:
     """See what the app and the worker wrote on their own connections."""
     db.commit()  # a new snapshot
@@ -110,10 +119,7 @@ def test_a_submission_makes_the_report_stale_until_it_is_recomputed(
     client: TestClient, db: Session, researcher: dict[str, str]
 ) -> None:
     exp_id = simulated(db)
-    # One labeler has not submitted their last task yet.
-    task = db.scalars(select(Task).order_by(Task.submitted_at.desc())).first()
-    assert task is not None and task.labeler_id is not None
-    task.status, task.submitted_at, task.expires_at = TaskStatus.assigned, None, None
+    task = last_task_still_open(db)
     db.commit()
     page_url = f"/research/experiments/{exp_id}/report"
     computed(client, exp_id, researcher)

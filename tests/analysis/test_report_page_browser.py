@@ -3,14 +3,12 @@ shows the worker's progress, reloads itself when it is ready, says when it went 
 the Recompute button brings it up to date."""
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.analysis.simulate import simulate
 from app.labeling import service as labeling
 from app.labeling.schemas import SubmitIn
-from app.models import Task, TaskStatus
-from tests.analysis.test_report_page import SMALL
+from tests.analysis.test_report_page import SMALL, last_task_still_open
 from tests.jobs.worker_thread import WorkerThread
 from tests.support.browser import (
     ARTIFACTS,
@@ -29,10 +27,8 @@ FIGURE = "figure[data-figure=fig1_critiques_per_answer] svg"
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_report_in_the_browser(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
     exp_id = simulate(db, SMALL)
-    # One task not yet submitted, to submit once the report is shown.
-    task = db.scalars(select(Task).order_by(Task.submitted_at.desc())).first()
-    assert task is not None and task.labeler_id is not None
-    task.status, task.submitted_at, task.expires_at = TaskStatus.assigned, None, None
+    task = last_task_still_open(db)  # submitted once the report is shown
+    assert task.labeler_id is not None
     make_user(db, "rita", "researcher")
     ARTIFACTS.mkdir(exist_ok=True)
     with live_app() as base, WorkerThread(poll_s=0.1):
