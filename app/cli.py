@@ -96,6 +96,17 @@ def assist_evaluate(
         fail(f"--labels must be paper or app, not {labels!r}")
 
 
+def _known_experiment(experiment: int | None) -> None:
+    """An --experiment that names no experiment is an error, not an empty export."""
+    if experiment is None:
+        return
+    from app.core.database import session_scope
+    from app.experiments import design
+
+    with session_scope(writes=False) as s:
+        design.get(s, experiment)  # NotFound: the root command prints it and exits 1
+
+
 @cli.command()
 def export(
     output: Annotated[
@@ -124,6 +135,7 @@ def export(
         return
     if fmt not in ("jsonl", "parquet"):
         fail(f"--format {fmt}: expected jsonl, parquet or paper")
+    _known_experiment(experiment)
     from app.integrity.service import refresh_now
 
     refresh_now(experiment)  # the integrity check of tasks submitted since the last export
@@ -158,7 +170,8 @@ def analyze(
     """The report (JSON numbers, figures, Markdown and HTML) from an export or the database."""
     import orjson
 
-    from app.analysis.report import DEFAULT_SEED, read_export, write_report
+    from app.analysis.export_file import analyze_file
+    from app.analysis.report import DEFAULT_SEED, write_report
     from app.analysis.report import analyze as run
     from app.core.database import session_scope
     from app.export.service import count_tasks, export_lines
@@ -168,18 +181,15 @@ def analyze(
     with progress("analysing") as bar:
         if input is not None:
             task = bar.add_task("analyse", total=None)
-            records = (
-                r
-                for r in read_export(input)
-                if experiment is None or r["experiment_id"] == experiment
-            )
-            report = run(
-                records,
+            report = analyze_file(
+                input,
+                experiment,
                 seed if seed is not None else DEFAULT_SEED,
                 samples,
                 lambda n: bar.update(task, completed=n),
             )
         else:
+            _known_experiment(experiment)
             from app.integrity.service import refresh_now
 
             refresh_now(experiment)  # flags of tasks submitted since the last check

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +100,23 @@ with session_scope(writes=False) as s, open(sys.argv[1], "wb") as fh:
 """
 
 
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A throwaway PostgreSQL 15 migrated to head, also the app's database; its URL."""
+    from tests.support.postgres import PostgresServer
+
+    pg = PostgresServer.start()
+    try:
+        url = pg.url("postgres")
+        os.environ["CRITIQUELAB_DATABASE_URL"] = url
+        from app.core.migrations import upgrade
+
+        upgrade(url=url)
+        yield url
+    finally:
+        pg.stop()
+
+
 def _run(cmd: list[str]) -> tuple[float, float, str]:
     """Seconds, peak RSS (MB) and stdout of one child."""
     t0 = time.perf_counter()
@@ -114,15 +133,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
     args = ap.parse_args()
-    from tests.support.postgres import PostgresServer
-
-    pg = PostgresServer.start()
-    try:
-        url = pg.url("postgres")
-        os.environ["CRITIQUELAB_DATABASE_URL"] = url
-        from app.core.migrations import upgrade
-
-        upgrade(url=url)
+    with throwaway_database() as url:
         have = 0
         cli = str(Path(sys.executable).with_name("critiquelab"))
         for size in (int(s) for s in args.sizes.split(",")):
@@ -154,8 +165,6 @@ def main() -> None:
                     2,  # type: ignore[arg-type]
                 )
             print(json.dumps(result), flush=True)
-    finally:
-        pg.stop()
 
 
 if __name__ == "__main__":

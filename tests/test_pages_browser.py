@@ -32,7 +32,7 @@ from tests.support.experiments import corpus, labelers, store_fake_assistance, u
 from tests.support.live_server import live_app
 from tests.support.writing import labeled_misleading, written
 
-# GET routes that are not pages: htmx fragments, redirects, the API docs, health.
+# GET routes that are not pages: htmx fragments, redirects, downloads, the API docs, health.
 NOT_PAGES = {
     "/",
     "/health",
@@ -42,7 +42,9 @@ NOT_PAGES = {
     "/admin/jobs/status",
     "/admin/experiments/{exp_id}/progress",
     "/admin/experiments/new/passages",
-    "/research/experiments/{exp_id}/report/fragment",
+    "/research/experiments/{exp_id}/report/progress",
+    "/research/experiments/{exp_id}/report/report.json",
+    "/research/experiments/{exp_id}/report/figures/{filename}",
 }
 
 # Every page: (route, who looks at it). The test below checks this list against app.routes.

@@ -1,6 +1,7 @@
 """The report's figures (matplotlib, no display): bars with z = 1 bootstrap error bars."""
 
 import io
+import threading
 from typing import Any
 
 import matplotlib
@@ -168,6 +169,26 @@ FIGURES = {
 
 def render_all(report: dict[str, Any]) -> dict[str, Figure]:
     return {name: make(report) for name, make in FIGURES.items()}
+
+
+_DRAWING = threading.Lock()  # pyplot's figure bookkeeping is not thread-safe
+DOWNLOAD_DPI = 110  # as `critiquelab analyze` writes figures/*.png
+
+
+def png(report: dict[str, Any], name: str) -> bytes:
+    """One figure as PNG (a download from the report page); KeyError for an unknown name."""
+    make = FIGURES[name]
+    with _DRAWING:
+        fig = make(report)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DOWNLOAD_DPI)
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def svg_file(inline: str) -> str:
+    """A stored inline SVG as a standalone file (the XML declaration that svg() cut off)."""
+    return '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + inline
 
 
 def svg(fig: Figure) -> str:

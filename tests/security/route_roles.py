@@ -13,6 +13,10 @@ ADMIN_ONLY = frozenset({ADMIN})
 LABELER_ONLY = frozenset({LABELER})  # the owner of the task, writing task or review
 READERS = frozenset({RESEARCHER, ADMIN})  # results: researchers read, admins too
 
+# POSTs a researcher may make although researchers change nothing: they change no research
+# data, only ask a worker to refresh a derived, cached result (a POST for the CSRF check).
+RECOMPUTES = frozenset({("POST", "/research/experiments/{exp_id}/report/compute")})
+
 ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     # Public
     ("GET", "/health"): EVERYONE,
@@ -66,7 +70,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     # Results: researchers and admins read; nobody changes anything here
     ("GET", "/research"): READERS,
     ("GET", "/research/experiments/{exp_id}/report"): READERS,
-    ("GET", "/research/experiments/{exp_id}/report/fragment"): READERS,
+    ("GET", "/research/experiments/{exp_id}/report/progress"): READERS,
+    ("GET", "/research/experiments/{exp_id}/report/report.json"): READERS,
+    ("GET", "/research/experiments/{exp_id}/report/figures/{filename}"): READERS,
+    ("POST", "/research/experiments/{exp_id}/report/compute"): READERS,  # see RECOMPUTES
     ("GET", "/api/v1/experiments/{exp_id}/export"): READERS,
     ("GET", "/api/v1/experiments/{exp_id}/analysis"): READERS,
     # Labeling: the labeler who holds the task
