@@ -16,6 +16,7 @@ from app.labeling import service
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.labeling.view import task_view
 from app.models import Category
+from app.studies import briefing
 
 router = APIRouter(prefix="/tasks/{task_id}")
 
@@ -55,6 +56,8 @@ def _page(
         "skip_reasons": assignment.SKIP_REASONS,
         "categories": CATEGORIES,
         "error": error,
+        # The experiment's instructions (app/studies), for the whole page only.
+        "briefing": briefing.for_task(db, user.id, task_id) if block is None else None,
     }
     return templates.TemplateResponse(
         request, "labeling/task.html", context, block_name=block, status_code=status_code

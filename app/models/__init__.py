@@ -1,6 +1,7 @@
 """All ORM models; importing this package registers every table on Base.metadata."""
 
 from app.models import judgements as judgements  # registers the judgement tables
+from app.models import studies as studies  # registers the study tables
 from app.models.access import ApiToken, LoginThrottle, UserSession
 from app.models.assist import AssistanceCritique, AssistanceSet
 from app.models.base import Base
