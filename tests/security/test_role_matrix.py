@@ -35,6 +35,7 @@ from app.users.repository import UserRepository
 from app.users.service import create_user
 from tests.security.route_roles import ANONYMOUS, EVERYONE, LABELER_ONLY, ROUTE_ROLES
 from tests.support.experiments import corpus, labelers, launched, store_fake_assistance, user_id
+from tests.support.studies import enrol
 from tests.support.writing import labeled_misleading, written
 
 ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -94,6 +95,7 @@ class World:
             CritiqueIn(text="Ordinary.", severity=2, category="accuracy"),
         )
         labeling.set_rating(db, user_id(db, holder), got.task_id, 4)
+        study_id = enrol(db, db.scalar(select(Experiment.id)) or 0, user_id(db, holder))
         create_user(db, "boss", "password-123", "admin")
         create_user(db, "rita", "password-123", "researcher")
         create_user(db, "spare", "password-123", "labeler")
@@ -113,6 +115,7 @@ class World:
             "job_id": 1,
             "user_id": spare.id,
             "token_id": db.scalar(select(tokens.ApiToken.id)),
+            "study_id": study_id,
         }
         self.writing_task = db.scalar(select(WritingTask.id))
         self.bearer = {
@@ -241,6 +244,8 @@ CRITIQUE = {"text": "Stolen.", "severity": 2, "category": "accuracy"}
 # Each route on another labeler's object, with a body that would be accepted from its owner,
 # so a refusal comes from the ownership check, not from validation.
 OBJECT_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/study/{study_id}"): {},
+    ("POST", "/study/{study_id}/check"): {"data": {}},
     ("GET", "/tasks/{task_id}"): {},
     ("GET", "/api/v1/tasks/{task_id}"): {},
     ("POST", "/tasks/{task_id}/critiques"): {"data": CRITIQUE},
