@@ -96,7 +96,7 @@ def test_a_participant_runs_the_whole_study_in_the_browser(browser, db: Session)
         response = page.goto(base + w.link.replace("sig=", "sig=0") + PARAMS)
         assert response is not None and response.status == 403
         assert "This study link is not valid" in page.inner_text("main")
-        assert page.locator("text=Start").count() == 0
+        assert page.locator("button", has_text="Start").count() == 0
         context.close()
     fresh(db)
     assert db.scalar(select(func.count()).select_from(User)) == 1
