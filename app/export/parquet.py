@@ -82,6 +82,7 @@ _TASK_COLUMNS: list[tuple[str, pa.DataType, tuple[str, ...]]] = [
     ("review_reviewer_is_author", pa.bool_(), ("review", "reviewer_is_author")),
     ("review_author_permission", pa.string(), ("review", "author_permission")),
     ("review_covered_intended_ids", pa.list_(pa.int64()), ("review", "covered_intended_ids")),
+    ("study", pa.string(), ("study",)),  # app/studies/export.py's object, as JSON text
 ]
 _CRITIQUE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("critique_number", pa.int64()),
@@ -131,6 +132,9 @@ def _table(records: list[dict[str, Any]]) -> pa.Table:
     for field in SCHEMA:
         if field.type == _TS:  # ISO 8601 strings, parsed by Arrow in C
             arrays.append(pa.array(columns[field.name], pa.string()).cast(_TS))
+        elif field.name == "study":
+            study = [None if v is None else orjson.dumps(v).decode() for v in columns["study"]]
+            arrays.append(pa.array(study, pa.string()))
         else:
             arrays.append(pa.array(columns[field.name], field.type))
     return pa.Table.from_arrays(arrays, schema=SCHEMA)

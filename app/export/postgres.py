@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from sqlalchemy.orm import Session
 
 from app.export.records import SCHEMA_VERSION
+from app.studies.export import STUDY_LATERAL
 
 # {where} is the task filter; the labeler pseudonyms come in as two parallel arrays.
 _RECORDS = """
@@ -59,6 +60,7 @@ SELECT
         'author_permission', rv.author_permission,
         'covered_intended_ids', COALESCE(cov.ids, '[]'::json)
     ) END AS review
+    , st.study
 FROM tasks t
 JOIN conditions c ON c.id = t.condition_id
 JOIN answers a ON a.id = t.answer_id
@@ -122,11 +124,12 @@ LEFT JOIN LATERAL (
     FROM review_coverages v
     WHERE rv.id IS NOT NULL AND v.task_id = t.id
 ) cov ON true
+{study}
 WHERE t.status = 'submitted' {where}
 ORDER BY t.id
 ) rec
 ORDER BY rec.task_id
-""".replace("{version}", SCHEMA_VERSION)
+""".replace("{version}", SCHEMA_VERSION).replace("{study}", STUDY_LATERAL)
 
 
 def record_chunks(

@@ -9,6 +9,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.studies.export import StudyRecord
+
 SCHEMA_VERSION = "2"
 
 
@@ -100,6 +102,10 @@ class ExportRecord(_Out):
     )
     review: ReviewOut | None = Field(
         description="the intended-critique check of this task, once submitted"
+    )
+    # Studies (app/studies/export.py): optional, so version 2 readers are unaffected.
+    study: StudyRecord | None = Field(
+        default=None, description="gold check flag and the labeler's study and onboarding"
     )
 
 

@@ -37,6 +37,7 @@ from app.models import (
     TaskStatus,
     User,
 )
+from app.studies import export as studies
 
 BATCH = 2000
 
@@ -152,6 +153,7 @@ class _Batch:
 
     def __init__(self, conn: Connection, rows: Sequence[Any]) -> None:
         task_ids = [r[0] for r in rows]
+        self.study = studies.by_task(conn, rows)  # gold checks, participants (app/studies)
         self.critiques: dict[int, list[dict[str, Any]]] = defaultdict(list)
         judged = dict(
             (cid, (valid, novel))
@@ -353,4 +355,5 @@ class _Batch:
                 "author_permission": review["author_permission"],
                 "covered_intended_ids": self.covered.get(task_id, []),
             },
+            "study": self.study.get(task_id),
         }
