@@ -83,7 +83,7 @@ def _due(seed: int, labeler_id: int, n: int, rate_percent: int) -> bool:
 
 def take_due_check(session: Session, labeler_id: int) -> int | None:
     """A new check task for the labeler if one is due in an experiment they label, else
-    None. One query when no experiment of theirs has checks."""
+    None. One query when no experiment of theirs has checks (the usual case)."""
     rates = session.execute(
         select(
             Experiment.id,

@@ -169,3 +169,46 @@ def test_one_participant_visiting_many_times_at_once_gets_one_account(
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(User)) == 1
     assert db.scalar(select(func.count()).select_from(StudyParticipant)) == 1
+
+
+def test_the_cap_holds_when_50_browsers_press_start_at_once(db: Session) -> None:
+    """The same through HTTP: 50 participants open the link, then all press Start at once."""
+    import httpx
+
+    from tests.support.live_server import live_app
+
+    w = study_world(db, cap=7)
+    expires, sig = w.expires_and_sig()
+    with live_app() as base:
+        clients = [httpx.Client(base_url=base) for _ in range(50)]
+        forms = []
+        for i, c in enumerate(clients):
+            page = c.get(f"{w.link}&PROLIFIC_PID=browser-{i}")
+            forms.append(
+                {
+                    "csrf_token": csrf_from(page.text),
+                    "expires": str(expires),
+                    "sig": sig,
+                    "params": f"PROLIFIC_PID=browser-{i}",
+                }
+            )
+        start = threading.Barrier(len(clients))
+        codes: list[int] = []
+
+        def press(c: httpx.Client, form: dict[str, str]) -> None:
+            start.wait()
+            codes.append(c.post(f"/join/{w.study_id}", data=form, timeout=120).status_code)
+
+        threads = [
+            threading.Thread(target=press, args=pair) for pair in zip(clients, forms, strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in clients:
+            c.close()
+    assert sorted(codes) == [303] * 7 + [409] * 43, codes
+    db.expire_all()
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(User)) == 7
