@@ -101,8 +101,10 @@ async def answer_check(
     form = await request.form()
     answers: dict[int, int] = {}
     for key, value in form.multi_items():
-        if key.startswith("q") and key[1:].isdigit() and isinstance(value, str):
-            if not value.isdigit() or len(value) > 3:
+        if key.startswith("q") and key[1:].isascii() and key[1:].isdigit() and len(key) < 12:
+            if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
+                raise AppError("pick one of the options", field=key)
+            if len(value) > 3:  # more options than any question has
                 raise AppError("pick one of the options", field=key)
             answers[int(key[1:])] = int(value)
 

@@ -111,3 +111,23 @@ def test_an_unanswered_question_is_named_and_counts_no_attempt(
     assert resp.status_code == 400 and "answer every question" in resp.text
     db.rollback()
     assert db.scalars(select(ComprehensionAttempt)).all() == []
+
+
+def test_odd_answers_are_refused_with_the_field_named(client: TestClient, db: Session) -> None:
+    w = study_world(db)
+    visit(client, w.link)
+    token = csrf_from(client.get(f"/study/{w.study_id}").text)
+    q = db.scalars(select(ComprehensionQuestion)).first()
+    assert q is not None
+    for value in ("²", "-1", "x", "9999", "7"):
+        resp = client.post(
+            f"/study/{w.study_id}/check", data={"csrf_token": token, f"q{q.id}": value}
+        )
+        assert resp.status_code in (400, 422), (value, resp.status_code)
+        assert (
+            resp.status_code == 422
+            or "pick one of the options" in resp.text
+            or "answer every" in resp.text
+        )
+    db.rollback()
+    assert db.scalars(select(ComprehensionAttempt)).all() == []
