@@ -23,6 +23,8 @@ from app.judgements import routes as judgement_routes
 from app.labeling import pages as labeling_pages
 from app.labeling import routes as labeling_routes
 from app.review import routes as review_routes
+from app.studies import join as study_join
+from app.studies import routes as study_routes
 from app.users import routes as user_routes
 from app.users.deps import get_optional_user
 from app.writing import routes as writing_routes
@@ -70,6 +72,8 @@ def create_app() -> FastAPI:
         analysis_routes,
         judgement_routes,
         integrity_routes,
+        study_routes,
+        study_join,
     ):
         app.include_router(module.router)
     for module in (

@@ -17,6 +17,9 @@ from app.labeling import service as labeling
 from app.labeling.schemas import SubmitIn
 from app.models import Answer, IntendedCritiqueReview, Passage, Task
 from app.models.judgements import JudgementTask
+from app.models.studies import Study
+from app.studies import links
+from app.studies import service as study_service
 from app.users.service import create_user
 from app.writing import service as writing
 from tests.support.browser import (
@@ -30,6 +33,7 @@ from tests.support.browser import (
 )
 from tests.support.experiments import corpus, labelers, store_fake_assistance, user_id
 from tests.support.live_server import live_app
+from tests.support.studies import INSTRUCTIONS, enrol
 from tests.support.writing import labeled_misleading, written
 
 # GET routes that are not pages: htmx fragments, redirects, downloads, the API docs, health.
@@ -69,8 +73,12 @@ PAGES: list[tuple[str, str | None]] = [
     ("/reviews/{review_id}", "writer0"),
     ("/admin/judgements", "ada"),
     ("/judgements/{judgement_id}", "judge1"),
+    ("/admin/experiments/{exp_id}/study", "ada"),
+    ("/admin/experiments/{exp_id}/quality", "ada"),
+    ("/join/{study_id}", None),  # a study link, with the platform's parameters
+    ("/study/{study_id}", "pp1"),  # a participant at the comprehension check
 ]
-LANDS_ON = {"ada": "/admin", "rita": "/research"}
+LANDS_ON = {"ada": "/admin", "rita": "/research", "pp1": "/study/{study_id}"}
 
 
 def get_routes() -> set[str]:
@@ -98,6 +106,8 @@ class World:
     review_id: int
     tasker: str
     judgement_id: int
+    study_id: int
+    study_link: str
 
 
 def _world(db: Session) -> World:
@@ -150,14 +160,33 @@ def _world(db: Session) -> World:
     batch = create_batch(db, BatchIn(name="pages", question_ids=[question_id], labelers=["judge1"]))
     judgement_id = db.scalar(select(JudgementTask.id).where(JudgementTask.batch_id == batch.id))
     assert judgement_id is not None
+    # Studies: instructions on both experiments (the task page shows them), a comprehension
+    # check, a gold check, and a participant at the check (a labeler with a password, as
+    # participants have none to log in with).
+    task_exp = db.scalar(select(Task.experiment_id).where(Task.id == task_id))
+    assert task_exp is not None
+    for eid in (exp_id, task_exp):
+        study_service.save_briefing(db, eid, INSTRUCTIONS, 10)
+    study_service.add_question(db, exp_id, "What do you write?", ["Critiques", "Poems"], 0)
+    create_user(db, "pp1", "password-123", "labeler")
+    study_id = enrol(db, exp_id, user_id(db, "pp1"), passed=False)
+    study = db.get(Study, study_id)
+    assert study is not None
     db.commit()
-    return World(exp_id, task_id, writing_task.id, review_id, tasker, judgement_id)
+    link = links.link_path(study_id, study.expires_at) + "&PROLIFIC_PID=abc&STUDY_ID=s&SESSION_ID=t"
+    return World(exp_id, task_id, writing_task.id, review_id, tasker, judgement_id, study_id, link)
 
 
 def _url(path: str, w: World) -> str:
+    if path == "/join/{study_id}":
+        return w.study_link
     task_id = w.writing_id if path.startswith("/writing") else w.task_id
     return path.format(
-        exp_id=w.exp_id, task_id=task_id, review_id=w.review_id, judgement_id=w.judgement_id
+        exp_id=w.exp_id,
+        task_id=task_id,
+        review_id=w.review_id,
+        judgement_id=w.judgement_id,
+        study_id=w.study_id,
     )
 
 
@@ -177,7 +206,7 @@ def test_every_page_fits_a_phone_logs_no_error_and_passes_axe(browser, db: Sessi
                     page,
                     base,
                     world.tasker if who == "tasker" else who,
-                    lands_on=LANDS_ON.get(who, "/labeler"),
+                    lands_on=_url(LANDS_ON.get(who, "/labeler"), world),
                 )
             for path, owner in PAGES:
                 if owner != who:

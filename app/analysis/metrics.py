@@ -149,6 +149,8 @@ def tally(records: Iterable[dict[str, Any]], progress: Any = None) -> Tally:
     cat_index = {c: i for i, c in enumerate(CATEGORIES)}
     nan = float("nan")
     for rec in records:
+        if (rec.get("study") or {}).get("is_check"):
+            continue  # a gold check (app/studies) is not a task of the design
         t.tasks += 1
         if progress is not None and t.tasks % 1000 == 0:
             progress(t.tasks)

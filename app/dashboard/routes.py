@@ -1,10 +1,13 @@
 """Landing pages that gather several domains: the labeler's (tasks, answers to write,
 reviews, critiques to judge) and the researcher's. The admin's is in experiments."""
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.core.deps import SessionDep
+from app.core.htmx import redirect
 from app.core.templating import templates
 from app.corpus.stats import entity_counts
 from app.dashboard.end import STATUS_NOTES, end_reason
@@ -13,6 +16,7 @@ from app.export.records import SCHEMA_VERSION
 from app.judgements import service as judgements
 from app.labeling import service as labeling
 from app.review import view as reviews
+from app.studies.service import study_home
 from app.users.deps import LabelerUser, ResearcherUser
 from app.writing import service as writing
 
@@ -23,6 +27,9 @@ router = APIRouter()
 def labeler_home(
     request: Request, db: SessionDep, user: LabelerUser, note: str | None = None
 ) -> Response:
+    # A study's participant has the study page as home (onboarding, progress, completion).
+    if (study_page := study_home(db, user.id)) is not None:
+        return redirect(request, study_page + (f"?{urlencode({'note': note})}" if note else ""))
     mine = labeling.labeler_home(db, user.id)
     return templates.TemplateResponse(
         request,

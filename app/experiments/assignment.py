@@ -53,6 +53,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow as now
+from app.studies import stream
 
 SKIP_REASONS = (
     "I have read this text before",
@@ -257,6 +258,9 @@ def next_task(session: Session, labeler_id: int) -> NextTask:
     open_task = session.connection().execute(_OPEN_TASK, {"labeler_id": labeler_id}).scalar()
     if open_task is not None:
         return NextTask(open_task, resumed=True)
+    # Studies: onboarding and quota gates, and gold checks mixed in (app/studies/stream.py).
+    if (detour := stream.detour(session, labeler_id)) is not None:
+        return NextTask(detour.task_id, reason=detour.reason)
 
     conditions = _conditions(session, labeler_id)
     if not conditions:

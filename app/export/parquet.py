@@ -93,6 +93,7 @@ _TASK_COLUMNS: list[tuple[str, pa.DataType, tuple[str, ...]]] = [
     ("integrity_exclusion_reason", pa.string(), ("integrity", "exclusion", "reason")),
     ("integrity_exclusion_excluded_at", _TS, ("integrity", "exclusion", "excluded_at")),
     ("integrity_evidence", pa.string(), ("integrity", "evidence")),  # a JSON object, as text
+    ("study", pa.string(), ("study",)),  # app/studies/export.py's object, as JSON text
 ]
 _JSON_TEXT = {"integrity_evidence"}
 _PASTE = pa.struct([("chars", pa.int64()), ("at_s", pa.float64())])
@@ -164,6 +165,9 @@ def _table(records: list[dict[str, Any]]) -> pa.Table:
     for field in SCHEMA:
         if field.type == _TS:  # ISO 8601 strings, parsed by Arrow in C
             arrays.append(pa.array(columns[field.name], pa.string()).cast(_TS))
+        elif field.name == "study":
+            study = [None if v is None else orjson.dumps(v).decode() for v in columns["study"]]
+            arrays.append(pa.array(study, pa.string()))
         else:
             arrays.append(pa.array(columns[field.name], field.type))
     return pa.Table.from_arrays(arrays, schema=SCHEMA)

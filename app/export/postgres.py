@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from sqlalchemy.orm import Session
 
 from app.export.records import SCHEMA_VERSION
+from app.studies.export import STUDY_LATERAL
 
 # {where} is the task filter; the labeler pseudonyms come in as two parallel arrays.
 _RECORDS = """
@@ -69,6 +70,7 @@ SELECT
         'exclusion', CASE WHEN ex.reason IS NULL THEN NULL ELSE json_build_object(
             'scope', ex.scope, 'reason', ex.reason, 'excluded_at', ex.created_at) END
     ) AS integrity
+    , st.study
 FROM tasks t
 JOIN conditions c ON c.id = t.condition_id
 JOIN answers a ON a.id = t.answer_id
@@ -147,11 +149,12 @@ LEFT JOIN LATERAL (
     FROM review_coverages v
     WHERE rv.id IS NOT NULL AND v.task_id = t.id
 ) cov ON true
+{study}
 WHERE t.status = 'submitted' {where}
 ORDER BY t.id
 ) rec
 ORDER BY rec.task_id
-""".replace("{version}", SCHEMA_VERSION)
+""".replace("{version}", SCHEMA_VERSION).replace("{study}", STUDY_LATERAL)
 
 
 def record_chunks(

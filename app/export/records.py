@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.studies.export import StudyRecord
+
 SCHEMA_VERSION = "3"
 
 
@@ -162,6 +164,10 @@ class ExportRecord(_Out):
         description="the intended-critique check of this task, once submitted"
     )
     integrity: IntegrityOut = Field(description="study integrity (issue 21, docs/privacy.md)")
+    # Studies (app/studies/export.py): optional.
+    study: StudyRecord | None = Field(
+        default=None, description="gold check flag and the labeler's study and onboarding"
+    )
 
 
 LabelerCritiqueOut.model_rebuild()

@@ -39,6 +39,7 @@ from app.models import (
     TaskStatus,
     User,
 )
+from app.studies import export as studies
 
 BATCH = 2000
 
@@ -161,6 +162,7 @@ class _Batch:
         task_ids = [r.task_id for r in rows]
         set_ids = {r.set_id for r in rows if r.set_id is not None}
         misleading = {r.answer_id for r in rows if r.answer_source == "human_misleading"}
+        self.study = studies.by_task(conn, rows)  # gold checks, participants (app/studies)
         self.provenance = provenance_of(conn, task_ids)
         self.checks = self._checks(task_ids)
         self.excluded = active_exclusions(conn, task_ids)
@@ -398,4 +400,5 @@ class _Batch:
                 "covered_intended_ids": self.covered.get(r.task_id, []),
             },
             "integrity": self._integrity(r),
+            "study": self.study.get(r.task_id),
         }

@@ -17,6 +17,7 @@ from app.labeling import service
 from app.labeling.schemas import CritiqueIn, SubmitIn
 from app.labeling.view import TaskView, task_view
 from app.models import Category
+from app.studies import briefing
 from app.users.deps import LabelerUser
 
 router = APIRouter(prefix="/tasks/{task_id}")
@@ -73,6 +74,8 @@ def _page(
         "categories": CATEGORIES,
         "error": error,
         "draft": draft or {},
+        # The experiment's instructions (app/studies), for the whole page only.
+        "briefing": briefing.for_task(db, user.id, task_id) if block is None else None,
     }
     return templates.TemplateResponse(
         request, "labeling/task.html", context, block_name=block, status_code=status_code

@@ -2,6 +2,7 @@
 
 from app.models import judgements as judgements  # registers the judgement tables
 from app.models import reports as reports  # registers the analysis report table
+from app.models import studies as studies  # registers the study tables
 from app.models.access import ApiToken, LoginThrottle, UserSession
 from app.models.assist import AssistanceCritique, AssistanceSet
 from app.models.base import Base

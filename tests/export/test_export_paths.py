@@ -107,6 +107,7 @@ def _from_parquet(path: Path) -> list[dict[str, object]]:
                 if not k.startswith(("timing_", "review_", "critique_", "integrity_"))
             }
             rec.update(timing=timing, review=review, critiques=[], integrity=_integrity(row))
+            rec["study"] = None if row["study"] is None else json.loads(row["study"])
             records[row["task_id"]] = rec
         if row["critique_number"] is not None:
             assert row["critique_number"] == len(rec["critiques"]) + 1

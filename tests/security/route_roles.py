@@ -126,4 +126,19 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/judgements/{judgement_id}"): LABELER_ONLY,
     ("PUT", "/api/v1/judgements/{judgement_id}/draft"): LABELER_ONLY,
     ("POST", "/api/v1/judgements/{judgement_id}/submit"): LABELER_ONLY,
+    # Studies with recruited participants (app/studies). A study link is public: its
+    # signature and expiry are checked, and joining makes the visitor a labeler who owns
+    # their place in the study. The setup and quality pages are the admin's.
+    ("GET", "/join/{study_id}"): EVERYONE,
+    ("POST", "/join/{study_id}"): EVERYONE,
+    ("GET", "/study/{study_id}"): LABELER_ONLY,
+    ("POST", "/study/{study_id}/check"): LABELER_ONLY,
+    ("GET", "/admin/experiments/{exp_id}/study"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/{exp_id}/briefing"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/{exp_id}/comprehension"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/{exp_id}/comprehension/{question_id}/delete"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/{exp_id}/checks"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/{exp_id}/checks/{answer_id}/delete"): ADMIN_ONLY,
+    ("POST", "/admin/experiments/{exp_id}/studies"): ADMIN_ONLY,
+    ("GET", "/admin/experiments/{exp_id}/quality"): ADMIN_ONLY,
 }

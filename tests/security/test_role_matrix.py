@@ -41,6 +41,7 @@ from tests.security.route_roles import (
     ROUTE_ROLES,
 )
 from tests.support.experiments import corpus, labelers, launched, store_fake_assistance, user_id
+from tests.support.studies import enrol
 from tests.support.writing import labeled_misleading, written
 
 ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -100,6 +101,7 @@ class World:
             CritiqueIn(text="Ordinary.", severity=2, category="accuracy"),
         )
         labeling.set_rating(db, user_id(db, holder), got.task_id, 4)
+        study_id = enrol(db, db.scalar(select(Experiment.id)) or 0, user_id(db, holder))
         create_user(db, "boss", "password-123", "admin")
         create_user(db, "rita", "password-123", "researcher")
         create_user(db, "spare", "password-123", "labeler")
@@ -120,6 +122,7 @@ class World:
             "exclusion_id": 1,
             "user_id": spare.id,
             "token_id": db.scalar(select(tokens.ApiToken.id)),
+            "study_id": study_id,
         }
         self.writing_task = db.scalar(select(WritingTask.id))
         self.bearer = {
@@ -248,6 +251,8 @@ CRITIQUE = {"text": "Stolen.", "severity": 2, "category": "accuracy"}
 # Each route on another labeler's object, with a body that would be accepted from its owner,
 # so a refusal comes from the ownership check, not from validation.
 OBJECT_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/study/{study_id}"): {},
+    ("POST", "/study/{study_id}/check"): {"data": {}},
     ("GET", "/tasks/{task_id}"): {},
     ("GET", "/api/v1/tasks/{task_id}"): {},
     ("POST", "/tasks/{task_id}/critiques"): {"data": CRITIQUE},
