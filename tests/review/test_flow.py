@@ -114,7 +114,14 @@ def test_the_author_reviews_once_all_labeling_of_the_misleading_answer_is_in(db:
                 labelers=[
                     LabelerVerdict(task_id=found.task_id, covers=[intended_id]),
                     LabelerVerdict(task_id=missed.task_id, covers=[intended_id], none=True),
-                ]
+                ],
+                # Every critique judged, so "both ticked" is the only problem whichever
+                # labeler the blinded order shows first.
+                critiques=[
+                    CritiqueVerdict(critique_id=c.id, valid=False)
+                    for lab in (found, missed)
+                    for c in lab.critiques
+                ],
             ),
             "both ticked",
             "labelers.1.none",

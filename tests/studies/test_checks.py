@@ -43,7 +43,8 @@ def _shape(client: TestClient, task_id: int) -> tuple[str, dict[str, object]]:
         html = html.replace(str(data[key]), key.upper())
     # The progress line counts the labeler's done tasks, which differ from task to task.
     html = re.sub(r'(id="task-progress">[^<]*?)\d+ done', r"\1N done", html)
-    html = re.sub(rf"\b{task_id}\b", "ID", html)
+    # The task's id where the page names it (a bare number could be a rating's value).
+    html = re.sub(rf'(/tasks/|data-task-id="){task_id}\b', r"\1ID", html)
     shape = {k: type(v).__name__ for k, v in data.items()}
     shape["assistance"] = data["assistance"]
     shape["critiques"] = data["critiques"]
