@@ -5,24 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from app.core.deps import SessionDep
 from app.core.errors import AppError
 from app.core.htmx import redirect
 from app.core.templating import templates
 from app.core.validation import DbId, NameStr
-from app.experiments import assignment, design, progress
+from app.experiments import assignment, design, progress, view
 from app.experiments import form as experiment_form
 from app.experiments.labeler_picker import PAGE_SIZE as LABELER_PAGE_SIZE
 from app.experiments.labeler_picker import Pick, labelers_page
 from app.jobs import queue
-from app.models import (
-    Condition,
-    ExperimentLabeler,
-    ExperimentQuestion,
-    User,
-)
 from app.review import view as reviews
 from app.users.deps import AdminUser
 
@@ -115,43 +108,14 @@ def create_form(
 
 @router.get("/experiments/{exp_id}")
 def detail(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
-    return templates.TemplateResponse(
-        request, "experiments/detail.html", _detail_context(db, exp_id)
-    )
+    return templates.TemplateResponse(request, "experiments/detail.html", view.detail(db, exp_id))
 
 
 @router.get("/experiments/{exp_id}/progress")
 def progress_fragment(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
     return templates.TemplateResponse(
-        request, "experiments/_progress.html", _detail_context(db, exp_id)
+        request, "experiments/_progress.html", view.detail(db, exp_id)
     )
-
-
-def _detail_context(db: SessionDep, exp_id: DbId) -> dict[str, object]:
-    exp = design.get(db, exp_id)
-    pool = db.scalars(
-        select(User.username)
-        .join(ExperimentLabeler, ExperimentLabeler.user_id == User.id)
-        .where(ExperimentLabeler.experiment_id == exp_id)
-        .order_by(User.username)
-    ).all()
-    n_questions = len(
-        db.scalars(
-            select(ExperimentQuestion.question_id).where(ExperimentQuestion.experiment_id == exp_id)
-        ).all()
-    )
-    conditions = db.scalars(select(Condition).where(Condition.experiment_id == exp_id)).all()
-    return {
-        "exp": exp,
-        "pool": pool,
-        "n_questions": n_questions,
-        "conditions": conditions,
-        "progress": progress.by_condition(db, exp_id),
-        "labelers": progress.labeler_work(db, exp_id),
-        "open_tasks": progress.open_tasks(db, exp_id),
-        "problems": design.fill_problems(db, exp_id),
-        "reviews": reviews.counts(db, exp_id),
-    }
 
 
 @router.post("/experiments/{exp_id}/launch")
@@ -182,7 +146,7 @@ def reassign(
 ) -> Response:
     assignment.reassign(db, task_id, admin.username)
     return templates.TemplateResponse(
-        request, "experiments/_progress.html", _detail_context(db, exp_id)
+        request, "experiments/_progress.html", view.detail(db, exp_id)
     )
 
 

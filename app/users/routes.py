@@ -112,9 +112,7 @@ def set_active_form(
     user_id: int,
     active: Annotated[bool, Form()],
 ) -> Response:
-    if user_id == admin.id and not active:
-        raise AppError("you cannot deactivate yourself")
-    service.set_active(db, user_id, active)
+    service.set_active(db, user_id, active, acting_id=admin.id)
     return _users_page(request, db, error=None)
 
 

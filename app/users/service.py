@@ -69,7 +69,11 @@ def log_in(
     return LoginResult(user=user)
 
 
-def set_active(session: Session, user_id: int, active: bool) -> User:
+def set_active(session: Session, user_id: int, active: bool, acting_id: int | None = None) -> User:
+    """Activate or deactivate an account; `acting_id` is the admin doing it, who may not
+    lock themselves out."""
+    if not active and user_id == acting_id:
+        raise AppError("you cannot deactivate yourself", field="active")
     user = UserRepository(session).get(user_id)
     if user is None:
         raise NotFound(f"no user with id {user_id}")

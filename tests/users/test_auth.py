@@ -136,3 +136,18 @@ def test_login_never_redirects_off_site(client: TestClient, db: Session) -> None
         follow_redirects=False,
     )
     assert resp.headers["location"] == "/admin"
+
+
+def test_an_admin_cannot_deactivate_themselves(client: TestClient, db: Session) -> None:
+    make_user(db, "boss", "admin")
+    login(client, "boss")
+    boss = UserRepository(db).get_by_username("boss")
+    assert boss is not None
+    page = client.get("/admin/users")
+    resp = client.post(
+        f"/admin/users/{boss.id}/active",
+        data={"active": "false", "csrf_token": csrf_from(page.text)},
+    )
+    assert resp.status_code == 400 and "cannot deactivate yourself" in resp.text
+    db.expire_all()
+    assert boss.is_active
