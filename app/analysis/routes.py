@@ -15,7 +15,7 @@ from app.core.htmx import redirect
 from app.core.templating import templates
 from app.experiments import design
 from app.export.service import export_lines
-from app.integrity.service import refresh_now
+from app.integrity.service import refresh_before_reading
 from app.models.reports import AnalysisReport, ReportStatus
 from app.users.deps import ResearcherUser
 
@@ -120,5 +120,5 @@ def report_api(db: SessionDep, user: ResearcherUser, exp_id: int) -> dict[str, A
     """The report's numbers as JSON (the same as report.json from `critiquelab analyze`),
     computed now from the export."""
     design.get(db, exp_id)  # 404 for an unknown experiment
-    refresh_now(exp_id)  # the integrity check of new tasks, before this read-only session reads
+    refresh_before_reading(db, exp_id)  # the integrity check of new tasks, then the read
     return analyze(orjson.loads(line) for line in export_lines(db, exp_id))

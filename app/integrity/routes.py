@@ -30,10 +30,7 @@ def _page(
 
 @router.get("/experiments/{exp_id}/integrity")
 def integrity_page(request: Request, db: SessionDep, admin: AdminUser, exp_id: DbId) -> Response:
-    service.refresh_now(exp_id)  # in its own writing transaction
-    # Authentication already read in this request's transaction; SQLite reads from the
-    # snapshot a transaction starts with, so start a new one that sees the checks.
-    db.rollback()
+    service.refresh_before_reading(db, exp_id)
     return _page(request, db, exp_id)
 
 

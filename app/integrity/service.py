@@ -62,6 +62,15 @@ def refresh_now(experiment_id: int | None = None) -> int:
         return refresh(session, experiment_id)
 
 
+def refresh_before_reading(session: Session, experiment_id: int | None = None) -> int:
+    """refresh_now() for a request that has already read in `session` (authentication
+    does): its transaction ends, so the reads that follow see the checks just committed
+    (SQLite reads the snapshot a transaction began with)."""
+    done = refresh_now(experiment_id)
+    session.rollback()
+    return done
+
+
 def exclude_task(
     session: Session, admin_id: int, task_id: int, reason: str, experiment_id: int | None = None
 ) -> Exclusion:

@@ -127,3 +127,15 @@ def test_other_thresholds_check_again(
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_the_analysis_api_counts_tasks_flagged_since_the_last_check(
+    client: TestClient, db: Session
+) -> None:
+    """The API checks new tasks and reads them in the same request (on SQLite too)."""
+    exp_id, _, _ = _labeled(client, db)
+    make_user(db, "reader", "researcher")
+    db.commit()
+    login(client, "reader")
+    report = client.get(f"/api/v1/experiments/{exp_id}/analysis").json()
+    assert report["integrity"]["left_out_tasks"] == 1  # the copied no-assist task
