@@ -1,17 +1,20 @@
 """Errors as responses: the JSON shape {"error": {"code", "message", "field"?}} for the API,
 the error page or an htmx toast for HTML (beside the templates it renders)."""
 
+import logging
 import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError
 from app.core.templating import templates
+
+logger = logging.getLogger(__name__)
 
 
 def _wants_json(request: Request) -> bool:
@@ -70,6 +73,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _data_error(request: Request, exc: DataError) -> Response:
         # A value the database cannot hold that slipped past the edge checks.
         return error_response(request, 422, "validation_error", "a value is out of range")
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # The database went away under the request (a restart, a failover, a lock timeout):
+        # its transaction is rolled back and the pool reconnects for the next request. A 503
+        # the client can retry (with its Idempotency-Key), not an unhandled 500 after which
+        # the server drops the connection.
+        logger.warning("database unavailable: %s %s: %s", request.method, request.url.path, exc)
+        response = error_response(
+            request, 503, "database_unavailable", "the database is unavailable; retry shortly"
+        )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
