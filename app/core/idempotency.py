@@ -17,7 +17,7 @@ from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict
@@ -52,16 +52,12 @@ def run_once(
     route = f"{request.method} {request.url.path}"
     digest = hashlib.sha256(body.model_dump_json().encode() if body else b"").hexdigest()
     expired = datetime.now(UTC) - timedelta(seconds=get_settings().idempotency_ttl_s)
-    scope = (
-        IdempotencyRecord.user_id == user_id,
-        IdempotencyRecord.route == route,
-        IdempotencyRecord.key == key,
-    )
-    stored = session.scalar(select(IdempotencyRecord).where(*scope))
+    params = {"user_id": user_id, "route": route, "key": key}
+    conn = session.connection()
+    stored = conn.execute(_FIND, params).first()
     if stored is not None and stored.created_at < expired:
         # An expired key is free again: forget its record, run as a first request.
-        session.delete(stored)
-        session.flush()
+        conn.execute(_FORGET, {"id": stored.id})
         stored = None
     if stored is not None:
         if stored.request_hash != digest:
@@ -73,15 +69,16 @@ def run_once(
             stored.response, status_code=stored.status_code, headers={REPLAYED_HEADER: "true"}
         )
     response = jsonable_encoder(run())
-    session.add(
-        IdempotencyRecord(
-            user_id=user_id,
-            route=route,
-            key=key,
-            request_hash=digest,
-            status_code=status_code,
-            response=response,
-        )
-    )
-    session.flush()
+    record = {"request_hash": digest, "status_code": status_code, "response": response}
+    session.connection().execute(_STORE, params | record)
     return JSONResponse(response, status_code=status_code)
+
+
+# Core statements built once: submit, on the labeling loop's hot path, runs them (no
+# record objects to load or flush).
+_R = IdempotencyRecord
+_FIND = select(_R.id, _R.created_at, _R.request_hash, _R.status_code, _R.response).where(
+    _R.user_id == bindparam("user_id"), _R.route == bindparam("route"), _R.key == bindparam("key")
+)
+_FORGET = delete(_R).where(_R.id == bindparam("id"))
+_STORE = insert(_R)

@@ -53,6 +53,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow as now
+from app.models.studies import ExperimentBriefing, StudyParticipant
 from app.studies import stream
 
 SKIP_REASONS = (
@@ -159,6 +160,7 @@ class _Condition:
     seed: int
     expiry_s: int
     served: int  # the labeler's tasks in it, open or submitted
+    check_rate: int  # gold checks per hundred tasks in its experiment (app/studies)
 
 
 def _conditions(session: Session, labeler_id: int) -> list[_Condition]:
@@ -184,10 +186,12 @@ _CONDITIONS = (
         Experiment.seed,
         Experiment.task_expiry_s,
         func.coalesce(_SERVED.c.n, 0),
+        func.coalesce(ExperimentBriefing.check_rate_percent, 0),
     )
     .join(Experiment, Experiment.id == Condition.experiment_id)
     .join(ExperimentLabeler, ExperimentLabeler.experiment_id == Experiment.id)
     .outerjoin(_SERVED, _SERVED.c.condition_id == Condition.id)
+    .outerjoin(ExperimentBriefing, ExperimentBriefing.experiment_id == Experiment.id)
     .where(
         ExperimentLabeler.user_id == bindparam("labeler_id"),
         Experiment.status == ExperimentStatus.launched,
@@ -245,24 +249,30 @@ def _tie(cond: _Condition, labeler_id: int) -> str:
     return order_key(cond.seed, labeler_id, f"condition {cond.id}, served {cond.served}")
 
 
-_OPEN_TASK = (
+# The labeler's open task, and whether they take part in a study: one statement, read
+# after the labeler's lock is granted (so a concurrent request's new task is seen).
+_OPEN_TASK = select(
     select(Task.id)
     .where(Task.labeler_id == bindparam("labeler_id"), Task.status == TaskStatus.assigned)
     .limit(1)
+    .scalar_subquery(),
+    exists().where(StudyParticipant.user_id == bindparam("labeler_id")),
 )
 
 
 def next_task(session: Session, labeler_id: int) -> NextTask:
     _lock_labeler(session, labeler_id)
     release_expired(session)
-    open_task = session.connection().execute(_OPEN_TASK, {"labeler_id": labeler_id}).scalar()
+    open_task, in_study = session.connection().execute(_OPEN_TASK, {"labeler_id": labeler_id}).one()
     if open_task is not None:
         return NextTask(open_task, resumed=True)
-    # Studies: onboarding and quota gates, and gold checks mixed in (app/studies/stream.py).
-    if (detour := stream.detour(session, labeler_id)) is not None:
-        return NextTask(detour.task_id, reason=detour.reason)
-
     conditions = _conditions(session, labeler_id)
+    # Studies: onboarding and quota gates, and gold checks mixed in (app/studies/stream.py);
+    # asked only of participants and of experiments with checks (no query otherwise).
+    checks = any(c.check_rate for c in conditions)
+    detour = stream.detour(session, labeler_id, in_study, checks) if in_study or checks else None
+    if detour is not None:
+        return NextTask(detour.task_id, reason=detour.reason)
     if not conditions:
         return _none("no_experiment")
     settings = get_settings()

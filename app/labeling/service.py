@@ -4,8 +4,9 @@ Submitting is all or nothing, and submitting twice stores the task once.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Insert, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -199,6 +200,7 @@ def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> T
     if task is not None and task.status == TaskStatus.submitted and task.labeler_id == labeler_id:
         return task  # submitting twice stores it once
     task = open_task(session, labeler_id, task_id)
+    _forget_drafts(session, task.id)  # before the Core writes below
     if body.critiques is not None:
         count = _replace_critiques(session, task, body.critiques)
     else:
@@ -212,6 +214,8 @@ def submit(session: Session, labeler_id: int, task_id: int, body: SubmitIn) -> T
             "no critiques: confirm that the answer has no flaw you can name",
             field="confirm_no_critiques",
         )
+    if body.rating is not None or (body.critiques and count):
+        _touch(task)  # written with the task's other changes, by the one UPDATE below
     provenance.record(session, task, body.provenance)  # issue 21; nothing when absent
     at = now()
     task.opened_at = task.opened_at or task.assigned_at or at
@@ -249,7 +253,8 @@ def _shown_texts(session: Session, task: Task, links: set[int | None]) -> dict[i
 
 def _replace_critiques(session: Session, task: Task, new: list[CritiqueIn]) -> int:
     """Submit's critiques replace the draft: one delete, one batched insert (Core: no
-    objects to track), each linked one scored by its edit distance to the model's text."""
+    objects to track), each linked one scored by its edit distance to the model's text.
+    The caller has flushed and forgotten the session's drafts (_forget_drafts)."""
     shown = _shown_texts(session, task, {c.assistance_critique_id for c in new})
     quotes.check_quotes(session, task, new)
     rows = []
@@ -263,12 +268,10 @@ def _replace_critiques(session: Session, task: Task, new: list[CritiqueIn]) -> i
             distance = edit_distance(shown[data.assistance_critique_id], data.text)
             row.update(edit_distance=distance, edited=distance > 0)
         rows.append(row)
-    _forget_drafts(session, task.id)  # after this task's pending ORM changes, in order
     conn = session.connection()
     conn.execute(_DELETE_CRITIQUES, {"task_id": task.id})
     if rows:
         conn.execute(insert(LabelerCritique), rows)
-        _touch(task)
     return len(rows)
 
 
@@ -299,16 +302,20 @@ def _score_draft_critiques(session: Session, task: Task) -> int:
 
 
 def _upsert_rating(session: Session, task: Task, value: int) -> None:
-    """One statement whether or not a draft rating exists."""
-    dialect = session.get_bind().dialect.name
+    """One statement whether or not a draft rating exists (after _forget_drafts)."""
+    stmt = _rating_upsert(session.get_bind().dialect.name)
+    session.connection().execute(stmt, {"task_id": task.id, "value": value})
+
+
+@lru_cache
+def _rating_upsert(dialect: str) -> Insert:
+    """_upsert_rating's statement, built once per dialect."""
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = upsert(Rating).values(task_id=task.id, value=value)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Rating.task_id], set_={"value": value, "updated_at": func.now()}
+    stmt = upsert(Rating).values(task_id=bindparam("task_id"), value=bindparam("value"))
+    return stmt.on_conflict_do_update(
+        index_elements=[Rating.task_id],
+        set_={"value": stmt.excluded.value, "updated_at": func.now()},
     )
-    _forget_drafts(session, task.id)
-    session.connection().execute(stmt)
-    _touch(task)
 
 
 def _complete_if_done(session: Session, task: Task) -> None:

@@ -7,7 +7,7 @@ novel (a real flaw the author did not intend). Drafts are saved as the form chan
 submit checks that every part is decided and stores it once.
 """
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError, Conflict, NotFound
@@ -37,12 +37,13 @@ from app.users.repository import UserRepository
 
 def open_if_done(session: Session, task: Task) -> IntendedCritiqueReview | None:
     """Called on each labeling submit: the last task on a misleading answer opens its review."""
-    answer = session.get(Answer, task.answer_id)
-    if answer is None or answer.source != AnswerSource.human_misleading or answer.author_id is None:
+    row = session.connection().execute(_AUTHOR, {"answer_id": task.answer_id}).first()
+    if row is None or row.source != AnswerSource.human_misleading or row.author_id is None:
         return None
     # Locked before counting: of two last submits on this answer landing together, the
     # second sees the first and opens the review (each would otherwise miss the other).
-    get_for_update(session, Answer, answer.id)
+    answer = get_for_update(session, Answer, task.answer_id)
+    assert answer is not None and answer.author_id is not None
     left = session.scalar(
         select(func.count())
         .select_from(Task)
@@ -62,6 +63,10 @@ def open_if_done(session: Session, task: Task) -> IntendedCritiqueReview | None:
         session.add(review)
         session.flush()
     return review
+
+
+# Built once: every labeling submit runs it (a Core row, not the answer with its text).
+_AUTHOR = select(Answer.source, Answer.author_id).where(Answer.id == bindparam("answer_id"))
 
 
 def save_draft(session: Session, user_id: int, review_id: int, body: ReviewIn) -> None:

@@ -1,6 +1,7 @@
-"""What a study asks of next-task (app/experiments/assignment.py calls `detour` once per
-request for a new task): a participant labels only after passing onboarding and until the
-study's quota is met, and a gold check is handed out when one is due."""
+"""What a study asks of next-task (app/experiments/assignment.py calls `detour` for a
+participant, or when the labeler's experiments have checks): a participant labels only
+after passing onboarding and until the study's quota is met, and a gold check is handed out
+when one is due."""
 
 from dataclasses import dataclass
 
@@ -23,13 +24,18 @@ REFUSALS = {
 }
 
 
-def detour(session: Session, labeler_id: int) -> Detour | None:
-    """A refusal or a check task instead of the next ordinary task; None to go on."""
-    for participant, study in StudyRepository(session).participations(labeler_id):
+def detour(session: Session, labeler_id: int, in_study: bool, with_checks: bool) -> Detour | None:
+    """A refusal or a check task instead of the next ordinary task; None to go on. The
+    caller says whether the labeler is a participant and whether an experiment of theirs
+    has checks, so that the usual labeler costs no query here."""
+    participations = StudyRepository(session).participations(labeler_id) if in_study else []
+    for participant, study in participations:
         stage = service.standing(session, study, participant).stage
         if stage == service.Stage.complete:
             service.record_completion(session, participant)
         if stage != service.Stage.labeling:
             return Detour(None, REFUSALS[stage])
+    if not with_checks:
+        return None
     task_id = checks.take_due_check(session, labeler_id)
     return Detour(task_id) if task_id is not None else None
