@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.core.locking import get_for_update
 from app.core.settings import get_settings
 from app.integrity import provenance
 from app.integrity.schemas import ProvenanceIn
@@ -50,19 +51,11 @@ def lock_task(session: Session, task_id: int) -> Task | None:
         and held[1] in session
     ):
         return held[1]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    # As get_for_update (app/core/locking.py), with the statement built once.
-    task = session.scalar(_LOCK_TASK_PG if postgres else _LOCK_TASK, {"task_id": task_id})
+    task = get_for_update(session, Task, task_id)
     if task is not None:
         locked.clear()  # entries of earlier transactions
         locked[task_id] = (session.get_transaction(), task)  # a strong reference
     return task
-
-
-_LOCK_TASK = (
-    select(Task).where(Task.id == bindparam("task_id")).execution_options(populate_existing=True)
-)
-_LOCK_TASK_PG = _LOCK_TASK.with_for_update()
 
 
 def open_task(session: Session, labeler_id: int, task_id: int) -> Task:
@@ -89,17 +82,7 @@ def _touch(task: Task) -> None:
 
 
 def _check_assistance(session: Session, task: Task, assistance_critique_id: int | None) -> None:
-    if assistance_critique_id is None:
-        return
-    item = session.get(AssistanceCritique, assistance_critique_id)
-    if (
-        item is None
-        or task.assistance_set_id is None
-        or item.assistance_set_id != task.assistance_set_id
-    ):
-        raise AppError(
-            "that model critique was not shown on this task", field="assistance_critique_id"
-        )
+    _shown_texts(session, task, {assistance_critique_id})
 
 
 def critiques_of(session: Session, task_id: int) -> list[LabelerCritique]:
