@@ -571,7 +571,7 @@ def compare(args: argparse.Namespace, levels: list[int], baseline: Path) -> None
 
     trees = {"baseline": baseline, "new": APP_ROOT}
     per_run = max(1, args.loops // args.rounds)
-    pg = PostgresServer.start()
+    pg = PostgresServer.start(durable=True)
     servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
         os.environ["CRITIQUELAB_DATABASE_URL"] = url = pg.url("postgres")
@@ -668,7 +668,7 @@ def main() -> None:
     if args.baseline_tree:
         compare(args, levels, Path(args.baseline_tree).resolve())
         return
-    pg = PostgresServer.start()
+    pg = PostgresServer.start(durable=True)
     server = None
     try:
         url = pg.url("postgres")

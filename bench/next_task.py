@@ -35,7 +35,7 @@ def main() -> None:
     from tests.support.model_server import free_port
     from tests.support.postgres import PostgresServer
 
-    pg = PostgresServer.start()
+    pg = PostgresServer.start(durable=True)
     try:
         url = pg.url("postgres")
         os.environ["CRITIQUELAB_DATABASE_URL"] = url

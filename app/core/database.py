@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.settings import get_settings
 
+POOL_SIZE = 24  # PostgreSQL connections kept open per process
+
 
 def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"future": True}
@@ -26,7 +28,10 @@ def make_engine(url: str) -> Engine:
         # After a database restart every pooled connection is dead: pre-ping finds the first
         # one, and a dead ping invalidates the whole pool, so later checkouts reconnect
         # instead of failing one by one. connect_timeout bounds a hung connect.
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=30)
+        # The pool keeps as many connections as requests may hold sessions at once
+        # (app/core/deps.py:DB_CONCURRENCY): a smaller pool opens and closes overflow
+        # connections all the time under load (a PostgreSQL backend forked per request).
+        kwargs.update(pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=30)
         kwargs["connect_args"] = {"connect_timeout": 5}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):

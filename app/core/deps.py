@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.core.database import session_scope
+from app.core.database import POOL_SIZE, session_scope
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -22,11 +22,12 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
-# At most this many requests hold a database session at once; the others wait without
+# At most this many requests hold a database session at once (the pool keeps as many
+# connections open, app/core/database.py:POOL_SIZE); the others wait without
 # holding a worker thread. It stays below the thread pool (40) and the connection pool, so a
 # request holding a lock or a connection always finds a thread to finish on: otherwise a
 # burst of requests all waiting on one lock (SQLite's writer, a pool slot) deadlocks.
-DB_CONCURRENCY = 24
+DB_CONCURRENCY = POOL_SIZE
 # "function" scope: commit before the response is sent, so a failed commit is an error
 # response, never a success the database does not hold.
 SessionDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=DB_CONCURRENCY)]

@@ -51,7 +51,9 @@ class PostgresServer:
         return f"{self.base_url}/{dbname}"
 
     @classmethod
-    def start(cls) -> "PostgresServer":
+    def start(cls, durable: bool = False) -> "PostgresServer":
+        """durable=False (the tests) turns off fsync and synchronous commit for speed;
+        benchmarks ask for PostgreSQL's default durability, as production runs it."""
         if not (PG_BIN / "initdb").exists():
             raise RuntimeError(
                 f"PostgreSQL binaries not found in {PG_BIN} (set CRITIQUELAB_PG_BIN)"
@@ -81,7 +83,9 @@ class PostgresServer:
         port = _free_port()
         # TCP only (no Unix socket): a socket path under a long temp directory would pass the
         # 107-byte limit of socket paths, and the tests connect over loopback anyway.
-        opts = f"-p {port} -c unix_socket_directories='' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        opts = f"-p {port} -c unix_socket_directories='' -c listen_addresses=127.0.0.1 -c max_connections=300"
+        if not durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
             _as_postgres(
                 [
