@@ -280,9 +280,11 @@ async def run_level(
     app_cpu0 = _tree_cpu(server_pid)
     pg_cpu0 = _tree_cpu(pg_pid) if pg_pid else 0.0
     load0 = os.getloadavg()[0]
+    client_cpu0 = time.process_time()
     t0 = time.perf_counter()
     loops = sum(await asyncio.gather(*(client(t) for t in tokens)))
     elapsed = time.perf_counter() - t0
+    client_cpu = time.process_time() - client_cpu0
     app_cpu = _tree_cpu(server_pid) - app_cpu0
     pg_cpu = (_tree_cpu(pg_pid) - pg_cpu0) if pg_pid else 0.0
     out: dict[str, Any] = {
@@ -291,6 +293,8 @@ async def run_level(
         "loops_per_s": round(loops / elapsed, 1),
         "app_cpu_ms_per_loop": round(app_cpu / max(loops, 1) * 1000, 1),
         "pg_cpu_ms_per_loop": round(pg_cpu / max(loops, 1) * 1000, 1),
+        # The load generator (httpx, a new connection a request) shares the 2 cores.
+        "client_cpu_ms_per_loop": round(client_cpu / max(loops, 1) * 1000, 1),
         "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
         "errors": dict(errors),
     }
@@ -307,7 +311,7 @@ def _postmaster_pid(pg: Any) -> int | None:
 
 
 def _start_server(
-    port: int, profile: bool, root: Path = APP_ROOT
+    port: int, profile: bool, root: Path = APP_ROOT, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(ROOT)]))
     if profile:
@@ -318,7 +322,7 @@ def _start_server(
     else:
         cli = str(Path(sys.executable).with_name("critiquelab"))
         proc = subprocess.Popen(
-            [cli, "serve", "--port", str(port)],
+            [cli, "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             cwd=root,
             stdout=subprocess.DEVNULL,
@@ -591,7 +595,7 @@ def compare(args: argparse.Namespace, levels: list[int], baseline: Path) -> None
         with session_scope() as db:
             tokens = {k: [api_token_for(db, n) for n in group] for k, group in names.items()}
         for tree, root in trees.items():
-            servers[tree] = _start_server(free_port(), args.profile, root)
+            servers[tree] = _start_server(free_port(), args.profile, root, args.app_workers)
         pg_pid = _postmaster_pid(pg)
         print(json.dumps({k: str(v) for k, v in trees.items()}), flush=True)
         if args.profile:
@@ -620,7 +624,12 @@ def compare(args: argparse.Namespace, levels: list[int], baseline: Path) -> None
         for (tree, level), results in runs.items():
             mean = {
                 k: round(statistics.mean(r[k] for r in results), 1)
-                for k in ("loops_per_s", "app_cpu_ms_per_loop", "pg_cpu_ms_per_loop")
+                for k in (
+                    "loops_per_s",
+                    "app_cpu_ms_per_loop",
+                    "pg_cpu_ms_per_loop",
+                    "client_cpu_ms_per_loop",
+                )
             }
             for q in ("p50_ms", "p95_ms"):
                 mean[f"loop_{q}"] = round(statistics.mean(r["loop"][q] for r in results), 1)
@@ -655,6 +664,9 @@ def main() -> None:
         "on both, interleaved --rounds times (load drift on a shared machine hits both)",
     )
     ap.add_argument("--rounds", type=int, default=2, help="with --baseline-tree")
+    ap.add_argument(
+        "--app-workers", type=int, default=1, help="app processes (critiquelab serve --workers)"
+    )
     ap.add_argument("--serve-profiled", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_profiled:
@@ -683,7 +695,7 @@ def main() -> None:
         build_experiment(args.tasks, [n for names in accounts.values() for n in names])
         with session_scope() as db:
             tokens = {c: [api_token_for(db, n) for n in names] for c, names in accounts.items()}
-        server, base = _start_server(free_port(), args.profile)
+        server, base = _start_server(free_port(), args.profile, workers=args.app_workers)
         pg_pid = _postmaster_pid(pg)
         print(json.dumps({"app_root": str(APP_ROOT), "shape": args.shape}), flush=True)
         if args.profile:  # warm up (imports, caches), then count

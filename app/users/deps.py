@@ -55,10 +55,13 @@ async def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+def require_role(*roles: Role) -> Callable[[User | None], Awaitable[User]]:
     allowed = {r.value for r in roles}
 
-    async def _check(user: CurrentUser) -> User:
+    # On OptionalUser itself, not CurrentUser: one dependency fewer to solve per request.
+    async def _check(user: OptionalUser) -> User:
+        if user is None:
+            raise Unauthenticated("log in first")
         if user.role not in allowed:
             raise Forbidden(f"this needs the {' or '.join(sorted(allowed))} role")
         return user
