@@ -1,6 +1,6 @@
 """Benchmark: 200 labelers call POST /api/v1/tasks/next at once, on PostgreSQL, over loopback.
 
-    .venv/bin/python bench/next_task.py [--labelers 200] [--workers 1] [--rounds 3]
+    .venv/bin/python bench/next_task.py [--labelers 200] [--workers 1] [--rounds 3] [--sqlite]
 
 Starts a throwaway PostgreSQL 15 (as the test suite does), migrates it, builds a corpus with
 more tasks than labelers, starts `critiquelab serve`, fires every labeler's request at the
@@ -14,6 +14,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,15 +30,19 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--app-root", type=Path, default=ROOT, help="the checkout whose app runs")
+    ap.add_argument("--sqlite", action="store_true", help="an SQLite file, not PostgreSQL")
     args = ap.parse_args()
 
     from bench.app_server import start_app
     from tests.support.model_server import free_port
     from tests.support.postgres import PostgresServer
 
-    pg = PostgresServer.start(durable=True)
+    pg = None if args.sqlite else PostgresServer.start(durable=True)
     try:
-        url = pg.url("postgres")
+        if pg is None:
+            url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-next-')}/bench.db"
+        else:
+            url = pg.url("postgres")
         os.environ["CRITIQUELAB_DATABASE_URL"] = url
         os.environ.setdefault("CRITIQUELAB_SECRET_KEY", "bench-secret-key")
         from sqlalchemy import update
@@ -109,6 +114,7 @@ def main() -> None:
                     "requests": len(latencies),
                     "concurrency": args.labelers,
                     "app_root": str(args.app_root),
+                    "database": "sqlite" if pg is None else "postgresql",
                     "app_workers": args.workers,
                     "tasks_handed_out": handed,
                     "handed_out_twice": doubles,
@@ -119,7 +125,8 @@ def main() -> None:
             )
         )
     finally:
-        pg.stop()
+        if pg is not None:
+            pg.stop()
 
 
 if __name__ == "__main__":
