@@ -38,6 +38,8 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.raw_client import RawClient  # noqa: E402
 
 
 def _app_root() -> Path:
@@ -217,6 +219,7 @@ async def run_level(
     server_pid: int,
     pg_pid: int | None,
     idempotency_keys: bool = True,
+    client_kind: str = "raw",
 ) -> dict[str, Any]:
     concurrency = len(tokens)
     per_client = max(1, loops_wanted // concurrency)
@@ -228,7 +231,7 @@ async def run_level(
 
     errors: dict[str, int] = defaultdict(int)
 
-    async def timed(c: httpx.AsyncClient, kind: str, method: str, path: str, **kw: Any) -> Any:
+    async def timed(c: Any, kind: str, method: str, path: str, **kw: Any) -> Any:
         t0 = time.perf_counter()
         r = await c.request(method, path, **kw)
         timings[kind].append(time.perf_counter() - t0)
@@ -241,9 +244,12 @@ async def run_level(
         done = 0
         headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
         limits = httpx.Limits(max_keepalive_connections=0)
-        async with httpx.AsyncClient(
-            base_url=base, timeout=120, headers=headers, limits=limits
-        ) as c:
+        session: Any = (
+            RawClient(base, headers)
+            if client_kind == "raw"
+            else httpx.AsyncClient(base_url=base, timeout=120, headers=headers, limits=limits)
+        )
+        async with session as c:
             for _ in range(per_client):
                 t0 = time.perf_counter()
                 try:
@@ -256,7 +262,7 @@ async def run_level(
                 done += 1
         return done
 
-    async def one_loop(c: httpx.AsyncClient) -> int | None:
+    async def one_loop(c: Any) -> int | None:
         task_id = (await timed(c, "next", "POST", "/api/v1/tasks/next"))["task_id"]
         if task_id is None:
             return None
@@ -616,6 +622,7 @@ def compare(args: argparse.Namespace, levels: list[int], baseline: Path) -> None
                             proc.pid,
                             pg_pid,
                             not args.no_idempotency_key,
+                            args.client,
                         )
                     )
                     result["tree"] = tree
@@ -667,6 +674,12 @@ def main() -> None:
     ap.add_argument(
         "--app-workers", type=int, default=1, help="app processes (critiquelab serve --workers)"
     )
+    ap.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: bench/raw_client.py (lean) or httpx (5-9 ms of CPU a loop)",
+    )
     ap.add_argument("--serve-profiled", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_profiled:
@@ -711,6 +724,7 @@ def main() -> None:
                     server.pid,
                     pg_pid,
                     not args.no_idempotency_key,
+                    args.client,
                 )
             )
             print(json.dumps(result), flush=True)
