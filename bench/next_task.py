@@ -18,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -34,6 +32,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from bench.app_server import start_app
+    from bench.raw_client import RawClient
     from tests.support.model_server import free_port
     from tests.support.postgres import PostgresServer
 
@@ -74,18 +73,15 @@ def main() -> None:
         server, base = start_app(free_port(), args.workers)
 
         async def wave() -> tuple[list[float], list[int | None]]:
-            limits = httpx.Limits(max_connections=args.labelers)
-            async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+            async def one(token: str) -> tuple[float, int | None]:
+                client = RawClient(base, {"Authorization": f"Bearer {token}"})
+                t0 = time.perf_counter()
+                r = await client.request("POST", "/api/v1/tasks/next")
+                if r.status_code != 200:
+                    raise RuntimeError(f"next task: {r.status_code} {r.text[:200]}")
+                return time.perf_counter() - t0, r.json()["task_id"]
 
-                async def one(token: str) -> tuple[float, int | None]:
-                    t0 = time.perf_counter()
-                    r = await client.post(
-                        "/api/v1/tasks/next", headers={"Authorization": f"Bearer {token}"}
-                    )
-                    r.raise_for_status()
-                    return time.perf_counter() - t0, r.json()["task_id"]
-
-                results = await asyncio.gather(*(one(t) for t in tokens))
+            results = await asyncio.gather(*(one(t) for t in tokens))
             return [r[0] for r in results], [r[1] for r in results]
 
         latencies: list[float] = []
