@@ -186,8 +186,6 @@ async def run_worker(
     once: bool = False, poll_s: float = 1.0, stop: asyncio.Event | None = None
 ) -> int:
     """Run jobs until stopped (or, with once, until nothing is runnable). Returns jobs run."""
-    for hook in registry.start_hooks():
-        hook()
     name, table, done = worker_name(), registry.handlers(), 0
     breaker = Breaker.from_settings()
     while stop is None or not stop.is_set():
