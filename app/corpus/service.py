@@ -34,7 +34,10 @@ def queue_run(
     session.add(run)
     session.flush()
     session.add(ImportUpload(run_id=run.id, content=content))
-    queue.enqueue(session, IMPORT, job_key(run.id), {"run_id": run.id}, max_attempts=MAX_ATTEMPTS)
+    # The run counts its own attempts (a lease takeover costs the job none) and gives up
+    # after MAX_ATTEMPTS; the job keeps the queue's larger default, so an attempt that
+    # failed before the run could count it (the database away for a moment) is retried too.
+    queue.enqueue(session, IMPORT, job_key(run.id), {"run_id": run.id})
     return run
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.core import settings
@@ -190,6 +191,28 @@ def test_an_internal_error_is_retried_and_the_last_attempt_fails_the_run(
     run = fresh(db).get(ImportRun, run_id)
     assert run is not None and run.status == ImportStatus.failed
     assert db.scalar(select(Job.status)) == JobStatus.succeeded
+
+
+def test_a_start_that_fails_before_the_run_counts_it_is_retried(
+    db: Session, paper_sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database away for a moment costs the run none of its attempts."""
+    real, calls = tasks.start_attempt, []
+
+    def flaky(run_id: int) -> tasks.Attempt | None:
+        calls.append(run_id)
+        if len(calls) <= service.MAX_ATTEMPTS:
+            raise OperationalError("SELECT", {}, Exception("the database is away"))
+        return real(run_id)
+
+    monkeypatch.setattr(tasks, "start_attempt", flaky)
+    run_id = queued(db, paper_sample.read_bytes())
+    for _ in range(service.MAX_ATTEMPTS + 1):
+        assert run_worker_once()
+        db.execute(update(Job).values(run_after=queue.now()))  # skip the backoff
+        db.commit()
+    run = fresh(db).get(ImportRun, run_id)
+    assert run is not None and (run.status, run.attempts) == (ImportStatus.succeeded, 1)
 
 
 def test_the_upgrade_fails_runs_that_were_left_to_an_app_process(
