@@ -64,7 +64,7 @@ def worker(
     once: Annotated[bool, typer.Option(help="run what is runnable now, then exit")] = False,
     poll: Annotated[float, typer.Option(help="seconds between polls when idle")] = 1.0,
 ) -> None:
-    """Run background jobs (assistance generation, model answers) from the database."""
+    """Run background jobs (uploads' imports, assistance, model answers, reports)."""
     import asyncio
     import logging
 

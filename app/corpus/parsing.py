@@ -1,5 +1,6 @@
 """Reading an import file into validated records, or one error naming line and field."""
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -61,16 +62,17 @@ def _loc(parts: tuple[int | str, ...]) -> str:
 
 
 def parse_records(
-    path: Path,
+    source: Path | bytes,
     fmt: ImportFormat,
     max_text_chars: int,
     progress: Progress | None = None,
     display_name: str | None = None,
 ) -> list[tuple[int, BaseModel]]:
-    """Validate every line first, so a bad line anywhere stores nothing."""
-    name = display_name or path.name
+    """Validate every line of a file (or of an upload's bytes) first, so a bad line anywhere
+    stores nothing."""
+    name = display_name or (source.name if isinstance(source, Path) else "upload")
     record_type = RECORD_TYPES[fmt]
-    lines = list(_read_lines(path, name))
+    lines = list(_read_lines(source, name))
     total = len(lines)
     records: list[tuple[int, BaseModel]] = []
     for done, (lineno, raw) in enumerate(lines, 1):
@@ -118,9 +120,9 @@ def parse_records(
     return records
 
 
-def _read_lines(path: Path, name: str) -> Iterator[tuple[int, str]]:
+def _read_lines(source: Path | bytes, name: str) -> Iterator[tuple[int, str]]:
     try:
-        with path.open("rb") as fh:
+        with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as fh:
             for lineno, raw in enumerate(fh, 1):
                 try:
                     line = raw.decode("utf-8")

@@ -1,21 +1,19 @@
-"""Admin pages for the corpus: browse what is stored, upload an import and watch it run."""
+"""Admin pages for the corpus: browse what is stored, upload an import and watch a worker
+run it."""
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from app.core.deps import SessionDep
-from app.core.errors import AppError, NotFound
+from app.core.errors import AppError
 from app.core.templating import templates
 from app.corpus import service
 from app.corpus.parsing import ImportFormat
 from app.corpus.repository import CorpusRepository
 from app.corpus.stats import entity_counts
-from app.models import ImportRun
 from app.users.deps import AdminUser
 
 router = APIRouter(prefix="/admin")
@@ -48,27 +46,22 @@ def import_page(request: Request, db: SessionDep, admin: AdminUser) -> Response:
 @router.post("/import")
 def upload(
     request: Request,
-    background: BackgroundTasks,
     db: SessionDep,
     admin: AdminUser,
     file: Annotated[UploadFile, File()],
     format: Annotated[ImportFormat, Form()],
 ) -> Response:
+    """Queue the upload for a worker; the fragment polls the run until it ends."""
     if not file.filename:
         raise AppError("choose a file to import", field="file")
-    with tempfile.NamedTemporaryFile(delete=False, suffix=".jsonl") as tmp:
-        shutil.copyfileobj(file.file, tmp)
-    run = service.create_run(db, Path(file.filename).name, format, admin.id, Path(tmp.name))
-    # Commit now: the import runs in its own transactions and must see the run (and, on
-    # SQLite, must not wait for this request's write lock).
-    db.commit()
-    background.add_task(service.execute_run, run.id, Path(tmp.name))
+    content = file.file.read()  # the edge caps an upload at max_upload_bytes
+    if not content:
+        raise AppError(f"{file.filename} is empty", field="file")
+    run = service.queue_run(db, Path(file.filename).name, format, admin.id, content)
     return templates.TemplateResponse(request, "corpus/_import_run.html", {"run": run})
 
 
 @router.get("/import/{run_id}")
 def run_status(request: Request, db: SessionDep, admin: AdminUser, run_id: int) -> Response:
-    run = db.get(ImportRun, run_id)
-    if run is None:
-        raise NotFound(f"no import run {run_id}")
+    run = service.get_run(db, run_id)
     return templates.TemplateResponse(request, "corpus/_import_run.html", {"run": run})

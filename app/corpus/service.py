@@ -1,27 +1,30 @@
-"""Import runs: an upload becomes a tracked run whose progress any app process can read."""
-
-import logging
-from datetime import UTC, datetime
-from pathlib import Path
+"""Import runs: an upload becomes a queued run, its bytes and its job, all in the caller's
+transaction; a worker runs it (app/corpus/tasks.py) and any app process reads its progress."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.database import session_scope
-from app.core.settings import get_settings
-from app.corpus import jobs as import_jobs
-from app.corpus.importer import store_records
-from app.corpus.parsing import ImportFileError, ImportFormat, parse_records
-from app.models import ImportRun, ImportStatus
+from app.core.errors import NotFound
+from app.corpus.parsing import ImportFormat
+from app.jobs import queue
+from app.models import ImportRun, ImportStatus, ImportUpload
 
-logger = logging.getLogger(__name__)
+IMPORT = "corpus.import"
+# Starts of one run's import, whether the last ended in an error or its worker stopped
+# (a crash, a restart): the import is all or nothing, so each start begins afresh.
+MAX_ATTEMPTS = 3
+UNFINISHED = (ImportStatus.queued, ImportStatus.validating, ImportStatus.writing)
 
 
-def create_run(
-    session: Session, filename: str, fmt: ImportFormat, uploaded_by_id: int | None, path: Path
+def job_key(run_id: int) -> str:
+    return f"import-run-{run_id}"
+
+
+def queue_run(
+    session: Session, filename: str, fmt: ImportFormat, uploaded_by_id: int | None, content: bytes
 ) -> ImportRun:
-    """A queued run of the file at `path`, held by this process (see app.corpus.jobs); the
-    caller commits, then calls execute_run."""
+    """A queued run of the uploaded `content` and the job a worker runs it by; they exist
+    once the caller's transaction commits, together or not at all."""
     run = ImportRun(
         filename=filename,
         format=fmt.value,
@@ -30,74 +33,19 @@ def create_run(
     )
     session.add(run)
     session.flush()
-    import_jobs.hold(session, run, path, import_jobs.owner_name())
+    session.add(ImportUpload(run_id=run.id, content=content))
+    # The run counts its own attempts (a lease takeover costs the job none) and gives up
+    # after MAX_ATTEMPTS; the job keeps the queue's larger default, so an attempt that
+    # failed before the run could count it (the database away for a moment) is retried too.
+    queue.enqueue(session, IMPORT, job_key(run.id), {"run_id": run.id})
     return run
 
 
-def _update(run_id: int, **fields: object) -> None:
-    # Its own short transaction, so progress is visible while the import itself is open.
-    with session_scope() as s:
-        import_jobs.set_unfinished(s, run_id, **fields)
-
-
-def execute_run(run_id: int, path: Path) -> None:
-    """Run an import to the end, recording progress and the outcome on its ImportRun, while
-    renewing the lease that tells workers this process still owns it."""
-    owner = import_jobs.owner_name()
-    with session_scope() as s:
-        run = s.get(ImportRun, run_id)
-        assert run is not None
-        fmt, name = ImportFormat(run.format), run.filename
-        job_id = import_jobs.job_id_of(s, run_id)
-    assert job_id is not None, f"import run {run_id} holds no job"
-    try:
-        with import_jobs.Lease(job_id, owner) as lease:
-            _execute(run_id, path, fmt, name, lease)
-    except import_jobs.LeaseLost:
-        logger.warning("import run %s was taken over by a worker; its outcome stands", run_id)
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _finish(lease: import_jobs.Lease, run_id: int, **fields: object) -> None:
-    with session_scope() as s:
-        lease.finish(s)
-        import_jobs.set_unfinished(s, run_id, finished_at=datetime.now(UTC), **fields)
-
-
-def _execute(
-    run_id: int, path: Path, fmt: ImportFormat, name: str, lease: import_jobs.Lease
-) -> None:
-    _update(run_id, status=ImportStatus.validating)
-
-    def progress(done: int, total: int) -> None:
-        writing = {"status": ImportStatus.writing} if done == total else {}
-        _update(run_id, processed_lines=done, total_lines=total, **writing)
-
-    try:
-        # Validate with no transaction open (progress commits meanwhile), then write the
-        # records, the outcome and the end of the lease in one transaction: an import that
-        # dies midway stored nothing.
-        records = parse_records(path, fmt, get_settings().max_text_chars, progress, name)
-        with session_scope() as s:
-            lease.finish(s)
-            added = store_records(s, fmt, records, name)
-            import_jobs.set_unfinished(
-                s,
-                run_id,
-                status=ImportStatus.succeeded,
-                added=added,
-                finished_at=datetime.now(UTC),
-            )
-    except import_jobs.LeaseLost:
-        raise
-    except ImportFileError as exc:
-        _finish(lease, run_id, status=ImportStatus.failed, error=str(exc))
-    except Exception as exc:  # the run must never stay "running" because of a crash
-        # Logged, not raised: this runs after the response, where raising only drops the
-        # connection; the run records the failure for the page.
-        logger.exception("import run %s failed", run_id)
-        _finish(lease, run_id, status=ImportStatus.failed, error=f"internal error: {exc!r}")
+def get_run(session: Session, run_id: int) -> ImportRun:
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound(f"no import run {run_id}")
+    return run
 
 
 def recent_runs(session: Session, limit: int = 20) -> list[ImportRun]:

@@ -11,3 +11,8 @@ class BackendError(Exception):
 
 class BackendUnavailable(BackendError):
     """The backend cannot be reached, or says it cannot serve now: not the job's fault."""
+
+
+class GiveUp(Exception):
+    """The job cannot succeed by running again (its handler recorded why where people look):
+    fail it now, whatever attempts it has left."""

@@ -146,16 +146,18 @@ def succeed(session: Session, job_id: int, worker: str | None = None) -> bool:
     return True
 
 
-def fail(session: Session, job_id: int, error: str, worker: str | None = None) -> Job | None:
+def fail(
+    session: Session, job_id: int, error: str, worker: str | None = None, final: bool = False
+) -> Job | None:
     """Count a failed attempt and record why; retry later with exponential backoff, or give
-    up after max_attempts."""
+    up after max_attempts (or at once, when final)."""
     job = _held(session, job_id, worker)
     if job is None:
         return None
     job.attempts += 1
     job.last_error = error[:4000]
     job.locked_by = None
-    if job.attempts >= job.max_attempts:
+    if final or job.attempts >= job.max_attempts:
         job.status, job.finished_at = JobStatus.failed, now()
     else:
         job.status = JobStatus.queued

@@ -20,7 +20,6 @@ class Backend:
 
 _handlers: dict[str, Handler] = {}
 _needs_model: set[str] = set()
-_on_start: list[Callable[[], None]] = []
 _backend: Backend | None = None
 
 
@@ -32,12 +31,6 @@ def register(kind: str, handler: Handler, *, needs_model: bool = False) -> None:
     _handlers[kind] = handler
     if needs_model:
         _needs_model.add(kind)
-
-
-def on_worker_start(hook: Callable[[], None]) -> None:
-    """Run `hook` once when a worker starts (before it claims its first job)."""
-    if hook not in _on_start:
-        _on_start.append(hook)
 
 
 def register_backend(probe: Probe, health: Probe) -> None:
@@ -52,10 +45,6 @@ def handlers() -> dict[str, Handler]:
 def model_kinds() -> frozenset[str]:
     """Kinds whose handlers need the model backend (held back while it is down)."""
     return frozenset(_needs_model)
-
-
-def start_hooks() -> list[Callable[[], None]]:
-    return list(_on_start)
 
 
 def backend() -> Backend:

@@ -4,6 +4,7 @@ Attempts count only what the job's own run got wrong. While a job runs, its work
 the job's lease, so a job whose worker died is taken over within a lease (no attempt
 counted). When the model backend is unreachable the job is released, attempts unchanged,
 and the worker waits behind its circuit breaker (app.jobs.backend) until the backend is back.
+A handler that knows no retry can help raises GiveUp, which fails the job at once.
 """
 
 import asyncio
@@ -21,7 +22,7 @@ from app.core.database import session_scope
 from app.core.settings import get_settings
 from app.jobs import queue, registry
 from app.jobs.backend import SUSPECT_AFTER, Breaker, probe_backend
-from app.jobs.errors import BackendError, BackendUnavailable
+from app.jobs.errors import BackendError, BackendUnavailable, GiveUp
 from app.jobs.registry import Handler
 
 log = logging.getLogger("critiquelab.worker")
@@ -77,12 +78,19 @@ def _detail(exc: BaseException) -> str:
 async def run_one(name: str, table: dict[str, Handler], breaker: Breaker | None = None) -> bool:
     """Claim and run one job; False when nothing is runnable now (or, behind an open
     breaker, nothing that does not need the model backend)."""
-    held_back = registry.model_kinds() if breaker is not None and breaker.is_open else frozenset()
+    model = registry.model_kinds()
+    held_back = model if breaker is not None and breaker.is_open else frozenset()
     kinds = [k for k in table if k not in held_back]
-    if not kinds:
-        return False
+    # Jobs that need no model (an upload's import, a report) come first: someone watches
+    # their progress, while the model's sweeps are precomputed ahead of need. So an import
+    # does not wait behind a launch's hundreds of sweeps.
+    no_model = [k for k in kinds if k not in model]
+    groups = [g for g in (no_model, [k for k in kinds if k in model]) if g]
+    job = None
     with session_scope() as s:
-        job = queue.claim(s, name, kinds=kinds)
+        for group in groups:
+            if (job := queue.claim(s, name, kinds=group)) is not None:
+                break
         claimed = (job.id, job.kind, dict(job.payload)) if job else None
     if claimed is None:
         return False
@@ -93,6 +101,10 @@ async def run_one(name: str, table: dict[str, Handler], breaker: Breaker | None 
         log.warning("%s; its outcome here is dropped", exc)
     except BackendUnavailable as exc:
         _backend_down(job_id, kind, name, exc, breaker)
+    except GiveUp as exc:
+        log.warning("job %s (%s) gave up: %s", job_id, kind, exc)
+        with session_scope() as s:
+            queue.fail(s, job_id, _detail(exc), worker=name, final=True)
     except Exception as exc:
         log.warning("job %s (%s) failed: %s", job_id, kind, exc)
         with session_scope() as s:
@@ -174,8 +186,6 @@ async def run_worker(
     once: bool = False, poll_s: float = 1.0, stop: asyncio.Event | None = None
 ) -> int:
     """Run jobs until stopped (or, with once, until nothing is runnable). Returns jobs run."""
-    for hook in registry.start_hooks():
-        hook()
     name, table, done = worker_name(), registry.handlers(), 0
     breaker = Breaker.from_settings()
     while stop is None or not stop.is_set():

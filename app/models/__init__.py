@@ -30,7 +30,7 @@ from app.models.experiments import (
 )
 from app.models.idempotency import IdempotencyRecord
 from app.models.integrity import Exclusion, TaskIntegrity, TaskProvenance
-from app.models.jobs import ImportRun, ImportStatus, Job, JobStatus
+from app.models.jobs import ImportRun, ImportStatus, ImportUpload, Job, JobStatus
 from app.models.labeling import LabelerCritique, Rating
 from app.models.review import (
     IntendedCritiqueReview,
@@ -60,6 +60,7 @@ __all__ = [
     "IdempotencyRecord",
     "ImportRun",
     "ImportStatus",
+    "ImportUpload",
     "IntendedCritique",
     "IntendedCritiqueReview",
     "Job",

@@ -4,7 +4,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin, UTCDateTime, enum_check
@@ -66,3 +77,18 @@ class ImportRun(TimestampMixin, Base):
     added: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Times a worker started it: also the fencing token that keeps a worker which lost the
+    # run's job to another from writing anything more (app/corpus/tasks.py).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class ImportUpload(Base):
+    """An uploaded file's bytes, from the upload until its run finishes: in the database so
+    that a worker on any host can run the import, and a retry can read them again."""
+
+    __tablename__ = "import_uploads"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("import_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,10 +2,6 @@
 taken over within a lease by another worker, and the lost run costs the job no attempt."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +20,7 @@ from app.jobs.registry import handlers
 from app.jobs.worker import run_one
 from app.models import Answer, AssistanceSet, Job
 from tests.support.db import fresh
-
-PROJECT = Path(__file__).resolve().parents[2]
+from tests.support.worker_process import kill_9, worker_process
 
 
 @pytest.fixture
@@ -94,15 +89,7 @@ def test_a_killed_workers_job_is_taken_over_with_no_attempt_spent(
     request_assistance(db, [answer_id], "smollm2-135m-instruct", "chat-v1")
     db.commit()
 
-    log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "worker", "--poll", "0.1"],
-        cwd=PROJECT,
-        env={**os.environ},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with worker_process(tmp_path / "worker.log") as worker:
         deadline = time.monotonic() + 60
         job = None
         while time.monotonic() < deadline:
@@ -114,13 +101,7 @@ def test_a_killed_workers_job_is_taken_over_with_no_attempt_spent(
         assert job is not None and job.status == "running"
         assert job.locked_by and job.locked_by.endswith(f":{worker.pid}")
         time.sleep(1.0)  # mid-sweep, with a heartbeat or two behind it
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
-        log.close()
+        kill_9(worker)
 
     job = fresh(db).scalar(select(Job))
     assert job is not None and job.status == "running" and job.attempts == 0

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.assist.service import ASSISTANCE, MODEL_ANSWER
 from app.core import settings
-from app.corpus.jobs import IMPORT
-from app.corpus.tasks import fail_stranded, recover_import
+from app.corpus.service import IMPORT
+from app.corpus.tasks import run_import
 from app.jobs import backend, registry, routes
 from tests.support.model_server import free_port
 from tests.support.web import login, make_user
@@ -19,16 +19,15 @@ from tests.support.web import login, make_user
 def test_every_domain_registers_its_jobs_and_says_which_need_the_model() -> None:
     table = registry.handlers()
     assert {ASSISTANCE, MODEL_ANSWER, IMPORT} <= set(table)
-    assert table[IMPORT] is recover_import
+    assert table[IMPORT] is run_import
     assert registry.model_kinds() == {ASSISTANCE, MODEL_ANSWER}
-    assert fail_stranded in registry.start_hooks()
 
 
 def test_a_kind_is_run_by_one_handler() -> None:
-    registry.register(IMPORT, recover_import)  # the same registration again is harmless
+    registry.register(IMPORT, run_import)  # the same registration again is harmless
     with pytest.raises(ValueError, match="'corpus.import' is already registered"):
         registry.register(IMPORT, registry.handlers()[ASSISTANCE])
-    assert registry.handlers()[IMPORT] is recover_import
+    assert registry.handlers()[IMPORT] is run_import
 
 
 def test_one_cached_health_check_serves_the_apps_health_and_the_jobs_page(
