@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks against peer annotation tools (see bench/peers/README.md)."""
