@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.settings import get_settings
 
-POOL_SIZE = 24  # PostgreSQL connections kept open per process
+# PostgreSQL connections kept open per process, and requests holding a session at once
+# (app/core/deps.py). One process's CPU is the limit: more concurrent transactions only add
+# contention (with 24, a loop at 32 labelers cost 10% more app CPU and 14% more PostgreSQL
+# CPU, and throughput fell 11%: bench/README.md).
+POOL_SIZE = 12
 
 
 def make_engine(url: str) -> Engine:
