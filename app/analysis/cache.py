@@ -105,6 +105,13 @@ def newest_ready(session: Session, experiment_id: int) -> AnalysisReport | None:
     )
 
 
+def current(session: Session, experiment_id: int) -> AnalysisReport | None:
+    """The ready report computed from the experiment's export as it is now, if any."""
+    version, _ = content_version(session, experiment_id)
+    row = _for_version(session, experiment_id, version)
+    return row if row is not None and row.status == ReportStatus.ready else None
+
+
 def _for_version(session: Session, experiment_id: int, version: str) -> AnalysisReport | None:
     return session.scalar(
         select(AnalysisReport).where(

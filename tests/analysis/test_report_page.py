@@ -77,7 +77,7 @@ def computed(client: TestClient, exp_id: int, headers: dict[str, str]) -> None:
 
 @BOTH
 def test_a_worker_computes_the_report_and_the_next_view_shows_it_at_once(
-    client: TestClient, db: Session, researcher: dict[str, str]
+    client: TestClient, db: Session, researcher: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     exp_id = simulated(db)
     page_url = f"/research/experiments/{exp_id}/report"
@@ -110,8 +110,14 @@ def test_a_worker_computes_the_report_and_the_next_view_shows_it_at_once(
     # The second view is the stored report: no job asked for, nothing left for a worker.
     assert client.get(page_url).text.count("<svg") == 6
     assert len(report_jobs(db)) == 1 and not run_worker_once()
-    # The API's numbers are the same as the stored report's.
+
+    # The API serves the stored report: it is for the export as it is now.
+    def no_recomputing(*_: object) -> None:
+        raise AssertionError("the API recomputed a current report")
+
+    monkeypatch.setattr("app.analysis.routes.analyze", no_recomputing)
     assert client.get(f"/api/v1/experiments/{exp_id}/analysis").json() == row.report
+    monkeypatch.undo()
     assert client.get("/research/experiments/999/report").status_code == 404
 
 
@@ -128,6 +134,8 @@ def test_a_submission_makes_the_report_stale_until_it_is_recomputed(
 
     labeling.submit(db, task.labeler_id, task.id, SubmitIn(confirm_no_critiques=True))
     db.commit()
+    # The API does not serve the stale report: it computes from the export as it is.
+    assert client.get(f"/api/v1/experiments/{exp_id}/analysis").json()["tasks"] == 36
     page = client.get(page_url).text
     assert "Out of date" in page
     assert "it covers 35 labeling tasks; the export now has 36" in page
