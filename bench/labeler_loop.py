@@ -31,6 +31,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,81 @@ if APP_ROOT != ROOT:
 
 class Failed(Exception):
     """A request answered 4xx/5xx: counted, and the client goes on with its next loop."""
+
+
+async def timed_request(
+    c: Any,
+    timings: dict[str, list[float]],
+    errors: dict[str, int],
+    kind: str,
+    method: str,
+    path: str,
+    **kw: Any,
+) -> Any:
+    """A request, its duration recorded under `kind`; a 4xx/5xx is counted and raises Failed."""
+    t0 = time.perf_counter()
+    r = await c.request(method, path, **kw)
+    timings[kind].append(time.perf_counter() - t0)
+    if r.status_code >= 400:
+        errors[f"{kind} {r.status_code}"] += 1
+        raise Failed(r.text[:200])
+    return r
+
+
+async def measure(
+    clients: list[Awaitable[int]],
+    server_pid: int,
+    pg_pid: int | None,
+    timings: dict[str, list[float]],
+    errors: dict[str, int],
+) -> dict[str, Any]:
+    """The clients run together (each returns its loops): loops/s, CPU per loop of the
+    server's process tree, of PostgreSQL's and of this load generator (it shares the cores),
+    the errors, and the quantiles of each kind of timing the clients recorded."""
+    app_cpu0 = _tree_cpu(server_pid)
+    pg_cpu0 = _tree_cpu(pg_pid) if pg_pid else 0.0
+    load0 = os.getloadavg()[0]
+    client_cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    loops = sum(await asyncio.gather(*clients))
+    elapsed = time.perf_counter() - t0
+    client_cpu = time.process_time() - client_cpu0
+    app_cpu = _tree_cpu(server_pid) - app_cpu0
+    pg_cpu = (_tree_cpu(pg_pid) - pg_cpu0) if pg_pid else 0.0
+    out: dict[str, Any] = {
+        "concurrency": len(clients),
+        "loops": loops,
+        "loops_per_s": round(loops / elapsed, 1),
+        "app_cpu_ms_per_loop": round(app_cpu / max(loops, 1) * 1000, 1),
+        "pg_cpu_ms_per_loop": round(pg_cpu / max(loops, 1) * 1000, 1),
+        "client_cpu_ms_per_loop": round(client_cpu / max(loops, 1) * 1000, 1),
+        "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
+        "errors": dict(errors),
+    }
+    for kind, values in timings.items():
+        out[kind] = _quantiles(values)
+    return out
+
+
+async def client_loops(
+    c: Any,
+    loops: int,
+    one_loop: Callable[[Any], Awaitable[object | None]],
+    durations: list[float],
+) -> int:
+    """One client's loops, each timed into `durations`; a failed loop (Failed) is skipped, and
+    the client stops when one_loop finds nothing left to do (None)."""
+    done = 0
+    for _ in range(loops):
+        t0 = time.perf_counter()
+        try:
+            if await one_loop(c) is None:
+                break
+        except Failed:
+            continue
+        durations.append(time.perf_counter() - t0)
+        done += 1
+    return done
 
 
 def _quantiles(values: list[float]) -> dict[str, float]:
@@ -232,16 +308,10 @@ async def run_level(
     errors: dict[str, int] = defaultdict(int)
 
     async def timed(c: Any, kind: str, method: str, path: str, **kw: Any) -> Any:
-        t0 = time.perf_counter()
-        r = await c.request(method, path, **kw)
-        timings[kind].append(time.perf_counter() - t0)
-        if r.status_code >= 400:
-            errors[f"{kind} {r.status_code}"] += 1
-            raise Failed(r.text[:200])
+        r = await timed_request(c, timings, errors, kind, method, path, **kw)
         return r.json() if r.status_code != 204 else None
 
     async def client(token: str) -> int:
-        done = 0
         headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
         limits = httpx.Limits(max_keepalive_connections=0)
         session: Any = (
@@ -250,17 +320,7 @@ async def run_level(
             else httpx.AsyncClient(base_url=base, timeout=120, headers=headers, limits=limits)
         )
         async with session as c:
-            for _ in range(per_client):
-                t0 = time.perf_counter()
-                try:
-                    task_id = await one_loop(c)
-                except Failed:
-                    continue
-                if task_id is None:
-                    break
-                timings["loop"].append(time.perf_counter() - t0)
-                done += 1
-        return done
+            return await client_loops(c, per_client, one_loop, timings["loop"])
 
     async def one_loop(c: Any) -> int | None:
         task_id = (await timed(c, "next", "POST", "/api/v1/tasks/next"))["task_id"]
@@ -283,30 +343,7 @@ async def run_level(
             await timed(c, "submit", "POST", f"/api/v1/tasks/{task_id}/submit", json={})
         return int(task_id)
 
-    app_cpu0 = _tree_cpu(server_pid)
-    pg_cpu0 = _tree_cpu(pg_pid) if pg_pid else 0.0
-    load0 = os.getloadavg()[0]
-    client_cpu0 = time.process_time()
-    t0 = time.perf_counter()
-    loops = sum(await asyncio.gather(*(client(t) for t in tokens)))
-    elapsed = time.perf_counter() - t0
-    client_cpu = time.process_time() - client_cpu0
-    app_cpu = _tree_cpu(server_pid) - app_cpu0
-    pg_cpu = (_tree_cpu(pg_pid) - pg_cpu0) if pg_pid else 0.0
-    out: dict[str, Any] = {
-        "concurrency": concurrency,
-        "loops": loops,
-        "loops_per_s": round(loops / elapsed, 1),
-        "app_cpu_ms_per_loop": round(app_cpu / max(loops, 1) * 1000, 1),
-        "pg_cpu_ms_per_loop": round(pg_cpu / max(loops, 1) * 1000, 1),
-        # The load generator (httpx, a new connection a request) shares the 2 cores.
-        "client_cpu_ms_per_loop": round(client_cpu / max(loops, 1) * 1000, 1),
-        "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
-        "errors": dict(errors),
-    }
-    for kind, values in timings.items():
-        out[kind] = _quantiles(values)
-    return out
+    return await measure([client(t) for t in tokens], server_pid, pg_pid, timings, errors)
 
 
 def _postmaster_pid(pg: Any) -> int | None:

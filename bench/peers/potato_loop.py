@@ -46,7 +46,6 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
@@ -55,13 +54,14 @@ sys.path.insert(0, str(ROOT))
 from bench.labeler_loop import (  # noqa: E402
     Failed,
     _postmaster_pid,
-    _quantiles,
     _start_server,
-    _tree_cpu,
     build_experiment,
+    client_loops,
+    measure,
     run_level,
+    timed_request,
 )
-from bench.raw_client import RawClient, RawResponse  # noqa: E402
+from bench.raw_client import RawClient  # noqa: E402
 
 INSTANCE_ID = re.compile(rb'name="instance_id" type="hidden" value="([^"]*)"')
 SCHEMES = [
@@ -80,63 +80,6 @@ SCHEMES = [
         "max_label": "Excellent",
     },
 ]
-
-
-class CookieResponse(RawResponse):
-    def __init__(self, status_code: int, body: bytes, headers: list[tuple[str, str]]) -> None:
-        super().__init__(status_code, body)
-        self.headers = headers
-
-
-class CookieClient(RawClient):
-    """RawClient that carries cookies (Potato's signed Flask session cookie, which it
-    re-issues on every response) and can post a urlencoded form."""
-
-    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(base_url, headers)
-        self.cookies: dict[str, str] = {}
-
-    async def request(  # type: ignore[override]
-        self,
-        method: str,
-        path: str,
-        json: Any = None,  # noqa: A002  (httpx's name)
-        headers: dict[str, str] | None = None,
-        form: dict[str, str] | None = None,
-    ) -> CookieResponse:
-        extra = dict(headers or {})
-        if self.cookies:
-            extra["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if form is not None:
-            body = urlencode(form).encode()
-            head = f"{method} {path} HTTP/1.1\r\n{self._fixed}"
-            head += "".join(f"{k}: {v}\r\n" for k, v in extra.items())
-            head += "Content-Type: application/x-www-form-urlencoded\r\n"
-            head += f"Content-Length: {len(body)}\r\n"
-        else:
-            body = b"" if json is None else _dumps(json)
-            head = f"{method} {path} HTTP/1.1\r\n{self._fixed}"
-            head += "".join(f"{k}: {v}\r\n" for k, v in extra.items())
-            if json is not None or method in ("POST", "PUT"):
-                head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        reader, writer = await asyncio.open_connection(self.host, self.port)
-        try:
-            writer.write(head.encode("latin-1") + b"\r\n" + body)
-            data = await reader.read(-1)  # the server closes after its answer
-        finally:
-            writer.close()
-        split = data.index(b"\r\n\r\n")
-        lines = data[:split].decode("latin-1").split("\r\n")
-        pairs = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if ":" in line]
-        for name, value in pairs:
-            if name.lower() == "set-cookie":
-                key, _, val = value.split(";", 1)[0].partition("=")
-                self.cookies[key.strip()] = val.strip()
-        return CookieResponse(int(data[9:12]), data[split + 4 :], pairs)  # type: ignore[arg-type]
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 # --- the Potato project and server ---------------------------------------------------
@@ -216,10 +159,10 @@ def start_potato(
     raise RuntimeError("Potato did not start")
 
 
-async def potato_login(base: str, names: list[str]) -> list[CookieClient]:
+async def potato_login(base: str, names: list[str]) -> list[RawClient]:
     clients = []
     for name in names:
-        c = CookieClient(base)
+        c = RawClient(base, cookies=True)
         r = await c.request("POST", "/auth", form={"email": name})
         if r.status_code != 302 or "session" not in c.cookies:
             raise RuntimeError(f"Potato login of {name}: {r.status_code} {r.text[:200]}")
@@ -228,7 +171,7 @@ async def potato_login(base: str, names: list[str]) -> list[CookieClient]:
 
 
 async def run_potato_level(
-    clients: list[CookieClient], loops_wanted: int, server_pid: int
+    clients: list[RawClient], loops_wanted: int, server_pid: int
 ) -> dict[str, Any]:
     concurrency = len(clients)
     per_client = max(1, loops_wanted // concurrency)
@@ -236,16 +179,10 @@ async def run_potato_level(
     errors: dict[str, int] = defaultdict(int)
     nav = {"X-Potato-Navigation": "1"}
 
-    async def timed(c: CookieClient, kind: str, method: str, path: str, **kw: Any) -> Any:
-        t0 = time.perf_counter()
-        r = await c.request(method, path, **kw)
-        timings[kind].append(time.perf_counter() - t0)
-        if r.status_code >= 400:
-            errors[f"{kind} {r.status_code}"] += 1
-            raise Failed(r.text[:200])
-        return r
+    async def timed(c: RawClient, kind: str, method: str, path: str, **kw: Any) -> Any:
+        return await timed_request(c, timings, errors, kind, method, path, **kw)
 
-    async def one_loop(c: CookieClient) -> str | None:
+    async def one_loop(c: RawClient) -> str | None:
         page = await timed(c, "annotate", "GET", "/annotate")
         found = INSTANCE_ID.search(page.content) if page.status_code == 200 else None
         if found is None:  # a redirect (/done: nothing left) or a page without an item
@@ -280,41 +217,10 @@ async def run_potato_level(
             errors[f"next {moved.status_code}"] += 1
         return iid
 
-    async def client(c: CookieClient) -> int:
-        done = 0
-        for _ in range(per_client):
-            t0 = time.perf_counter()
-            try:
-                iid = await one_loop(c)
-            except Failed:
-                continue
-            if iid is None:
-                break
-            timings["loop"].append(time.perf_counter() - t0)
-            done += 1
-        return done
+    async def client(c: RawClient) -> int:
+        return await client_loops(c, per_client, one_loop, timings["loop"])
 
-    cpu0 = _tree_cpu(server_pid)
-    load0 = os.getloadavg()[0]
-    client_cpu0 = time.process_time()
-    t0 = time.perf_counter()
-    loops = sum(await asyncio.gather(*(client(c) for c in clients)))
-    elapsed = time.perf_counter() - t0
-    client_cpu = time.process_time() - client_cpu0
-    cpu = _tree_cpu(server_pid) - cpu0
-    out: dict[str, Any] = {
-        "concurrency": concurrency,
-        "loops": loops,
-        "loops_per_s": round(loops / elapsed, 1),
-        "app_cpu_ms_per_loop": round(cpu / max(loops, 1) * 1000, 1),
-        "pg_cpu_ms_per_loop": 0.0,
-        "client_cpu_ms_per_loop": round(client_cpu / max(loops, 1) * 1000, 1),
-        "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
-        "errors": dict(errors),
-    }
-    for kind, values in timings.items():
-        out[kind] = _quantiles(values)
-    return out
+    return await measure([client(c) for c in clients], server_pid, None, timings, errors)
 
 
 def stored_annotations(output_dir: Path, names: list[str]) -> dict[str, list[str]]:

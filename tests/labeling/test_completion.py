@@ -32,18 +32,24 @@ def _experiment(db: Session) -> tuple[int, list[str]]:
     return exp_id, names
 
 
-def _status(db: Session, exp_id: int) -> str:
-    return fresh(db).scalar(select(Experiment.status).where(Experiment.id == exp_id)) or ""
-
-
-def test_the_last_submit_completes_the_experiment(db: Session) -> None:
-    exp_id, names = _experiment(db)
+def _hand_out(db: Session, names: list[str]) -> list[tuple[int, int]]:
+    """(labeler id, task id): each labeler's next task, committed."""
     held = []
     for name in names:
         got = assignment.next_task(db, user_id(db, name))
         assert got.task_id is not None
         held.append((user_id(db, name), got.task_id))
     db.commit()
+    return held
+
+
+def _status(db: Session, exp_id: int) -> str:
+    return fresh(db).scalar(select(Experiment.status).where(Experiment.id == exp_id)) or ""
+
+
+def test_the_last_submit_completes_the_experiment(db: Session) -> None:
+    exp_id, names = _experiment(db)
+    held = _hand_out(db, names)
     for i, (uid, task_id) in enumerate(held):
         assert _status(db, exp_id) == ExperimentStatus.launched, f"completed after {i} submits"
         service.submit(db, uid, task_id, SubmitIn.model_validate(SUBMIT))
@@ -56,12 +62,7 @@ def test_two_last_submits_overlapping_complete_the_experiment(db: Session) -> No
     # see the other's task still open, and neither complete the experiment, without the
     # experiment's row lock (on SQLite the second waits for the writer lock instead).
     exp_id, names = _experiment(db)
-    held = []
-    for name in names:
-        got = assignment.next_task(db, user_id(db, name))
-        assert got.task_id is not None
-        held.append((user_id(db, name), got.task_id))
-    db.commit()
+    held = _hand_out(db, names)
     for uid, task_id in held[:-2]:
         service.submit(db, uid, task_id, SubmitIn.model_validate(SUBMIT))
     db.commit()
