@@ -55,6 +55,7 @@ from app.models import (
 from app.models.base import utcnow as now
 from app.models.studies import ExperimentBriefing, StudyParticipant
 from app.studies import stream
+from app.studies.checks import CheckRate
 
 SKIP_REASONS = (
     "I have read this text before",
@@ -156,6 +157,7 @@ def _release(session: Session, task: Task, kind: str, reason: str | None) -> Non
 @dataclass(frozen=True)
 class _Condition:
     id: int
+    experiment_id: int
     assist: bool
     seed: int
     expiry_s: int
@@ -182,6 +184,7 @@ _SERVED = (
 _CONDITIONS = (
     select(
         Condition.id,
+        Condition.experiment_id,
         Condition.assist,
         Experiment.seed,
         Experiment.task_expiry_s,
@@ -269,8 +272,15 @@ def next_task(session: Session, labeler_id: int) -> NextTask:
     conditions = _conditions(session, labeler_id)
     # Studies: onboarding and quota gates, and gold checks mixed in (app/studies/stream.py);
     # asked only of participants and of experiments with checks (no query otherwise).
-    checks = any(c.check_rate for c in conditions)
-    detour = stream.detour(session, labeler_id, in_study, checks) if in_study or checks else None
+    rates = sorted(
+        {
+            CheckRate(c.experiment_id, c.seed, c.expiry_s, c.check_rate)
+            for c in conditions
+            if c.check_rate
+        },
+        key=lambda r: r.experiment_id,
+    )
+    detour = stream.detour(session, labeler_id, in_study, rates) if in_study or rates else None
     if detour is not None:
         return NextTask(detour.task_id, reason=detour.reason)
     if not conditions:

@@ -12,6 +12,7 @@ pattern a participant could learn."""
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import exists, func, select
@@ -22,8 +23,6 @@ from app.models import (
     Answer,
     Condition,
     Experiment,
-    ExperimentLabeler,
-    ExperimentStatus,
     ExposureReason,
     IntendedCritique,
     PassageExposure,
@@ -32,7 +31,7 @@ from app.models import (
     TaskStatus,
 )
 from app.models.base import utcnow
-from app.models.studies import CheckAnswer, CheckTask, ExperimentBriefing
+from app.models.studies import CheckAnswer, CheckTask
 
 
 def mark(session: Session, experiment_id: int, answer_id: int) -> None:
@@ -81,25 +80,21 @@ def _due(seed: int, labeler_id: int, n: int, rate_percent: int) -> bool:
     return int.from_bytes(digest[:8], "big") % 10_000 < rate_percent * 100
 
 
-def take_due_check(session: Session, labeler_id: int) -> int | None:
-    """A new check task for the labeler if one is due in an experiment they label, else
-    None. One query when no experiment of theirs has checks (the usual case)."""
-    rates = session.execute(
-        select(
-            Experiment.id,
-            Experiment.seed,
-            Experiment.task_expiry_s,
-            ExperimentBriefing.check_rate_percent,
-        )
-        .join(ExperimentBriefing, ExperimentBriefing.experiment_id == Experiment.id)
-        .join(ExperimentLabeler, ExperimentLabeler.experiment_id == Experiment.id)
-        .where(
-            ExperimentLabeler.user_id == labeler_id,
-            Experiment.status == ExperimentStatus.launched,
-            ExperimentBriefing.check_rate_percent > 0,
-        )
-    ).all()
-    for exp_id, seed, expiry_s, rate in rates:
+@dataclass(frozen=True)
+class CheckRate:
+    """An experiment of the labeler's with gold checks (read by next task's conditions)."""
+
+    experiment_id: int
+    seed: int
+    expiry_s: int
+    rate_percent: int
+
+
+def take_due_check(session: Session, labeler_id: int, rates: Sequence[CheckRate]) -> int | None:
+    """A new check task for the labeler if one is due in one of these experiments, else
+    None."""
+    for rate in rates:
+        exp_id, seed, expiry_s = rate.experiment_id, rate.seed, rate.expiry_s
         n = session.scalar(
             select(func.count()).where(
                 Task.labeler_id == labeler_id,
@@ -107,7 +102,7 @@ def take_due_check(session: Session, labeler_id: int) -> int | None:
                 Task.status.in_([TaskStatus.assigned, TaskStatus.submitted]),
             )
         )
-        if not _due(seed, labeler_id, n or 0, rate):
+        if not _due(seed, labeler_id, n or 0, rate.rate_percent):
             continue
         task_id = _make_check(session, labeler_id, exp_id, expiry_s)
         if task_id is not None:

@@ -3,6 +3,7 @@ participant, or when the labeler's experiments have checks): a participant label
 after passing onboarding and until the study's quota is met, and a gold check is handed out
 when one is due."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -24,10 +25,12 @@ REFUSALS = {
 }
 
 
-def detour(session: Session, labeler_id: int, in_study: bool, with_checks: bool) -> Detour | None:
+def detour(
+    session: Session, labeler_id: int, in_study: bool, rates: Sequence[checks.CheckRate]
+) -> Detour | None:
     """A refusal or a check task instead of the next ordinary task; None to go on. The
-    caller says whether the labeler is a participant and whether an experiment of theirs
-    has checks, so that the usual labeler costs no query here."""
+    caller says whether the labeler is a participant and which experiments of theirs have
+    checks, so that the usual labeler costs no query here."""
     participations = StudyRepository(session).participations(labeler_id) if in_study else []
     for participant, study in participations:
         stage = service.standing(session, study, participant).stage
@@ -35,7 +38,5 @@ def detour(session: Session, labeler_id: int, in_study: bool, with_checks: bool)
             service.record_completion(session, participant)
         if stage != service.Stage.labeling:
             return Detour(None, REFUSALS[stage])
-    if not with_checks:
-        return None
-    task_id = checks.take_due_check(session, labeler_id)
+    task_id = checks.take_due_check(session, labeler_id, rates)
     return Detour(task_id) if task_id is not None else None
