@@ -23,8 +23,8 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 
 # At most this many requests hold a database session at once (the pool keeps as many
-# connections open, app/core/database.py:POOL_SIZE); the others wait without
-# holding a worker thread. It stays below the thread pool (40) and the connection pool, so a
+# connections open, app/core/database.py:POOL_SIZE); the others wait without holding a
+# worker thread. It stays below the thread pool (40) and within the connection pool, so a
 # request holding a lock or a connection always finds a thread to finish on: otherwise a
 # burst of requests all waiting on one lock (SQLite's writer, a pool slot) deadlocks.
 DB_CONCURRENCY = POOL_SIZE

@@ -42,23 +42,22 @@ def open_if_done(session: Session, task: Task) -> IntendedCritiqueReview | None:
         return None
     # Locked before counting: of two last submits on this answer landing together, the
     # second sees the first and opens the review (each would otherwise miss the other).
-    answer = get_for_update(session, Answer, task.answer_id)
-    assert answer is not None and answer.author_id is not None
+    get_for_update(session, Answer, task.answer_id)
     left = session.scalar(
         select(func.count())
         .select_from(Task)
         .where(
             Task.experiment_id == task.experiment_id,
-            Task.answer_id == answer.id,
+            Task.answer_id == task.answer_id,
             Task.status != TaskStatus.submitted,
         )
     )
     if left:
         return None
-    review = repository.find(session, answer.id, task.experiment_id)
+    review = repository.find(session, task.answer_id, task.experiment_id)
     if review is None:
         review = IntendedCritiqueReview(
-            answer_id=answer.id, experiment_id=task.experiment_id, reviewer_id=answer.author_id
+            answer_id=task.answer_id, experiment_id=task.experiment_id, reviewer_id=row.author_id
         )
         session.add(review)
         session.flush()

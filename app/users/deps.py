@@ -45,11 +45,15 @@ def get_optional_user(request: Request, db: SessionDep) -> User | None:
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-# Async: no I/O, so no hop through the thread pool (two per request with the role check).
-async def get_current_user(user: OptionalUser) -> User:
+def _signed_in(user: User | None) -> User:
     if user is None:
         raise Unauthenticated("log in first")
     return user
+
+
+# Async: no I/O, so no hop through the thread pool (two per request with the role check).
+async def get_current_user(user: OptionalUser) -> User:
+    return _signed_in(user)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -59,9 +63,8 @@ def require_role(*roles: Role) -> Callable[[User | None], Awaitable[User]]:
     allowed = {r.value for r in roles}
 
     # On OptionalUser itself, not CurrentUser: one dependency fewer to solve per request.
-    async def _check(user: OptionalUser) -> User:
-        if user is None:
-            raise Unauthenticated("log in first")
+    async def _check(optional: OptionalUser) -> User:
+        user = _signed_in(optional)
         if user.role not in allowed:
             raise Forbidden(f"this needs the {' or '.join(sorted(allowed))} role")
         return user
