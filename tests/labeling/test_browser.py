@@ -390,3 +390,32 @@ def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Se
     assert rows[1].text == "“the keeper” is not named in the text."
     assert QUOTE_PASSAGE[rows[2].quote_start : rows[2].quote_end] == "He lights"  # type: ignore[misc]
     assert rows[3].text == "“The” A plain one."
+
+
+# Types into the first critique form the moment a swap puts it in the page (a
+# MutationObserver runs right after the swapping script), as a fast labeler or a test
+# driver can: htmx must already listen on it, or the edit is never saved.
+TYPE_ON_ARRIVAL = """() => new Promise((resolve) => {
+  new MutationObserver((_, observer) => {
+    const box = document.querySelector("form.critique textarea");
+    if (!box) return;
+    observer.disconnect();
+    box.value += " Typed at once.";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    resolve();
+  }).observe(document.body, { childList: true, subtree: true });
+  document.querySelector("button.use").click();
+})"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_critique_is_saved_when_typed_into_the_moment_it_appears(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    names = _experiment(db, ["model"], 2)
+    with live_app() as base:
+        page = browser.new_page()
+        task_id = open_assisted_task(page, base, names)
+        page.evaluate(TYPE_ON_ARRIVAL)
+        page.wait_for_selector("form.critique >> text=saved", timeout=5000)
+    fresh(db)
+    text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
+    assert text is not None and text.endswith(" Typed at once.")
