@@ -419,3 +419,56 @@ def test_a_critique_is_saved_when_typed_into_the_moment_it_appears(browser, db: 
     fresh(db)
     text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
     assert text is not None and text.endswith(" Typed at once.")
+
+
+def _rate(page) -> None:  # type: ignore[no-untyped-def]
+    page.check("#rating input[value='3']")
+    page.wait_for_selector("#rating >> text=saved")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_submit_saves_an_edit_typed_just_before_it(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    names = _experiment(db, ["model"], 2)
+    with live_app() as base:
+        page = browser.new_page()
+        task_id = open_assisted_task(page, base, names)
+        _rate(page)
+        page.locator("button.use").first.click()
+        page.wait_for_selector("form.critique")
+        # Ctrl+Enter well inside the 700 ms an edit waits before it is saved. An edit the
+        # server refuses stops the submit; the next one goes through first.
+        page.locator("form.critique textarea").fill(" ")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_selector("form.critique .field-status.error")
+        fresh(db)
+        assert db.get(Task, task_id).status == TaskStatus.assigned  # type: ignore[union-attr]
+        page.keyboard.type("Typed last.")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_url(f"{base}/labeler?*")
+    fresh(db)
+    text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
+    assert text == "Typed last."  # stored stripped
+    assert db.get(Task, task_id).status == TaskStatus.submitted  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_submit_stops_for_a_critique_started_but_not_added(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    names = _experiment(db, ["model"], 2)
+    with live_app() as base:
+        page = browser.new_page()
+        task_id = open_assisted_task(page, base, names)
+        _rate(page)
+        page.fill("#new-critique textarea", "The dates are wrong.")
+        page.click("#submit")
+        alert = page.locator("#submit-box [role=alert]")
+        alert.wait_for()
+        assert "not added" in alert.inner_text()
+        assert page.evaluate("document.activeElement.closest('#new-critique') !== null")
+        fresh(db)
+        assert db.get(Task, task_id).status == TaskStatus.assigned  # type: ignore[union-attr]
+        page.click("#new-critique button[type=submit]")
+        page.wait_for_selector("form.critique")
+        page.click("#submit")
+        page.wait_for_url(f"{base}/labeler?*")
+    fresh(db)
+    assert db.get(Task, task_id).status == TaskStatus.submitted  # type: ignore[union-attr]
