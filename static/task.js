@@ -48,12 +48,13 @@
   // edits still waiting and wait for the saves on their way (their answer re-renders the
   // critiques, or ends the task). A failed save stops them: its error shows by the critique.
   // Submit also stops for a critique typed into the new box but not added.
-  const waiting = new Set();  // critique forms with input not yet sent
-  const sending = new Set();  // critique forms whose save is on its way
+  const waiting = new Set();  // autosaved forms with input not yet sent
+  const sending = new Set();  // autosaved forms whose save is on its way
   let held = [];  // requests that wait for those saves
-  const isSave = (e) => e.detail.elt?.matches?.("form.critique");
+  const saves = "form.critique, #rating form";  // autosaved: the critiques and the rating
+  const isSave = (e) => e.detail.elt?.matches?.(saves);
   document.addEventListener("input", (e) => {
-    const form = e.target.closest && e.target.closest("form.critique");
+    const form = e.target.closest && e.target.closest(saves);
     if (form) waiting.add(form);
   });
   document.addEventListener("htmx:beforeRequest", (e) => {
@@ -70,7 +71,7 @@
   document.addEventListener("htmx:afterRequest", (e) => {
     if (!isSave(e)) return;
     sending.delete(e.detail.elt);
-    // Refused: the server answers its reason in the critique's status (nothing saved).
+    // Refused: the server answers its reason in the form's status (nothing saved).
     if (!e.detail.successful || e.detail.elt.querySelector(".field-status.error")) { held = []; return; }
     setTimeout(releaseIfSaved, 0);  // after htmx sends a save it queued behind this one
   });
