@@ -75,6 +75,12 @@
     if (!e.detail.successful || e.detail.elt.querySelector(".field-status.error")) { held = []; return; }
     setTimeout(releaseIfSaved, 0);  // after htmx sends a save it queued behind this one
   });
+  const sendWaiting = () => {
+    [...waiting].forEach((form) => {
+      waiting.delete(form);
+      if (form.isConnected) form.dispatchEvent(new Event("change"));  // sends it now
+    });
+  };
   const unadded = (form) => {
     const box = document.getElementById("submit-box");
     let note = box.querySelector(".unadded");
@@ -95,13 +101,18 @@
       unadded(newCritique);
       return;
     }
-    [...waiting].forEach((form) => {
-      waiting.delete(form);
-      if (form.isConnected) form.dispatchEvent(new Event("change"));  // sends it now
-    });
+    sendWaiting();
     if (!sending.size) return;
     e.preventDefault();
     held.push(() => e.detail.issueRequest(true));
+  });
+  // Leaving the page (reload, close, a link) with a save not yet answered: send it and ask
+  // the browser to confirm, which gives the save time to land.
+  window.addEventListener("beforeunload", (e) => {
+    sendWaiting();
+    if (!sending.size) return;
+    e.preventDefault();
+    e.returnValue = "";
   });
 
   // Quote to critique: the selected words of the answer or the passage start a new

@@ -472,3 +472,23 @@ def test_submit_stops_for_a_critique_started_but_not_added(browser, db: Session)
         page.wait_for_url(f"{base}/labeler?*")
     fresh(db)
     assert db.get(Task, task_id).status == TaskStatus.submitted  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_leaving_the_page_sends_an_edit_still_waiting(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    names = _experiment(db, ["model"], 2)
+    with live_app() as base:
+        page = browser.new_page()
+        task_id = open_assisted_task(page, base, names)
+        page.locator("button.use").first.click()
+        page.wait_for_selector("form.critique")
+        asked: list[str] = []
+        page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))  # stay
+        page.locator("form.critique textarea").press("End")
+        page.keyboard.type(" Typed before leaving.")
+        page.evaluate("location.href = '/labeler'")
+        page.wait_for_selector("form.critique >> text=saved")
+        assert asked == ["beforeunload"]
+    fresh(db)
+    text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
+    assert text is not None and text.endswith(" Typed before leaving.")
