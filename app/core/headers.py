@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import MutableHeaders
@@ -103,16 +103,19 @@ def install_security(app: FastAPI, optional_user: Callable[..., User | None]) ->
     does not import the users domain)."""
     app.add_middleware(SecurityHeadersMiddleware)
     OptionalUser = Annotated[User | None, Depends(optional_user)]
+    # The endpoints read the app from the request, not from this closure: FastAPI caches its
+    # endpoints by identity module-wide, and a closure over the app kept every app alive.
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi_schema(user: OptionalUser) -> JSONResponse:
+    def openapi_schema(request: Request, user: OptionalUser) -> JSONResponse:
         _may_read_docs(user)
-        return JSONResponse(app.openapi())
+        return JSONResponse(request.app.openapi())
 
     @app.get("/docs", include_in_schema=False)
-    def api_docs(user: OptionalUser) -> HTMLResponse:
+    def api_docs(request: Request, user: OptionalUser) -> HTMLResponse:
         _may_read_docs(user)
-        page = get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} API")
+        title = f"{request.app.title} API"
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title=title)
         html = bytes(page.body).decode()
         scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
         cdn = "https://cdn.jsdelivr.net"
