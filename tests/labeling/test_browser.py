@@ -1,6 +1,9 @@
 """A labeler in a real browser (Debian's Chromium driven by Playwright) against a live server."""
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -392,6 +395,32 @@ def test_critique_this_starts_a_critique_from_the_selected_words(browser, db: Se
     assert rows[3].text == "“The” A plain one."
 
 
+@contextmanager
+def _assisted_task(browser, db: Session) -> Iterator[tuple[Any, str, int]]:  # type: ignore[no-untyped-def]
+    """A labeler's assisted task open in a live app: (page, base URL, task id)."""
+    names = _experiment(db, ["model"], 2)
+    with live_app() as base:
+        page = browser.new_page()
+        yield page, base, open_assisted_task(page, base, names)
+
+
+def _first_critique(db: Session, task_id: int) -> str:
+    fresh(db)
+    text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
+    assert text is not None
+    return text
+
+
+def _status(db: Session, task_id: int) -> TaskStatus:
+    fresh(db)
+    return db.scalar(select(Task.status).where(Task.id == task_id))  # type: ignore[return-value]
+
+
+def _rate(page) -> None:  # type: ignore[no-untyped-def]
+    page.check("#rating input[value='3']")
+    page.wait_for_selector("#rating >> text=saved")
+
+
 # Types into the first critique form the moment a swap puts it in the page (a
 # MutationObserver runs right after the swapping script), as a fast labeler or a test
 # driver can: htmx must already listen on it, or the edit is never saved.
@@ -410,28 +439,15 @@ TYPE_ON_ARRIVAL = """() => new Promise((resolve) => {
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_critique_is_saved_when_typed_into_the_moment_it_appears(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
-    names = _experiment(db, ["model"], 2)
-    with live_app() as base:
-        page = browser.new_page()
-        task_id = open_assisted_task(page, base, names)
+    with _assisted_task(browser, db) as (page, _, task_id):
         page.evaluate(TYPE_ON_ARRIVAL)
         page.wait_for_selector("form.critique >> text=saved", timeout=5000)
-    fresh(db)
-    text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
-    assert text is not None and text.endswith(" Typed at once.")
-
-
-def _rate(page) -> None:  # type: ignore[no-untyped-def]
-    page.check("#rating input[value='3']")
-    page.wait_for_selector("#rating >> text=saved")
+    assert _first_critique(db, task_id).endswith(" Typed at once.")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_submit_saves_an_edit_typed_just_before_it(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
-    names = _experiment(db, ["model"], 2)
-    with live_app() as base:
-        page = browser.new_page()
-        task_id = open_assisted_task(page, base, names)
+    with _assisted_task(browser, db) as (page, base, task_id):
         _rate(page)
         page.locator("button.use").first.click()
         page.wait_for_selector("form.critique")
@@ -440,23 +456,17 @@ def test_submit_saves_an_edit_typed_just_before_it(browser, db: Session) -> None
         page.locator("form.critique textarea").fill(" ")
         page.keyboard.press("Control+Enter")
         page.wait_for_selector("form.critique .field-status.error")
-        fresh(db)
-        assert db.get(Task, task_id).status == TaskStatus.assigned  # type: ignore[union-attr]
+        assert _status(db, task_id) == TaskStatus.assigned
         page.keyboard.type("Typed last.")
         page.keyboard.press("Control+Enter")
         page.wait_for_url(f"{base}/labeler?*")
-    fresh(db)
-    text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
-    assert text == "Typed last."  # stored stripped
-    assert db.get(Task, task_id).status == TaskStatus.submitted  # type: ignore[union-attr]
+    assert _first_critique(db, task_id) == "Typed last."  # stored stripped
+    assert _status(db, task_id) == TaskStatus.submitted
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_submit_stops_for_a_critique_started_but_not_added(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
-    names = _experiment(db, ["model"], 2)
-    with live_app() as base:
-        page = browser.new_page()
-        task_id = open_assisted_task(page, base, names)
+    with _assisted_task(browser, db) as (page, base, task_id):
         _rate(page)
         page.fill("#new-critique textarea", "The dates are wrong.")
         page.click("#submit")
@@ -464,22 +474,17 @@ def test_submit_stops_for_a_critique_started_but_not_added(browser, db: Session)
         alert.wait_for()
         assert "not added" in alert.inner_text()
         assert page.evaluate("document.activeElement.closest('#new-critique') !== null")
-        fresh(db)
-        assert db.get(Task, task_id).status == TaskStatus.assigned  # type: ignore[union-attr]
+        assert _status(db, task_id) == TaskStatus.assigned
         page.click("#new-critique button[type=submit]")
         page.wait_for_selector("form.critique")
         page.click("#submit")
         page.wait_for_url(f"{base}/labeler?*")
-    fresh(db)
-    assert db.get(Task, task_id).status == TaskStatus.submitted  # type: ignore[union-attr]
+    assert _status(db, task_id) == TaskStatus.submitted
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_leaving_the_page_sends_an_edit_still_waiting(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
-    names = _experiment(db, ["model"], 2)
-    with live_app() as base:
-        page = browser.new_page()
-        task_id = open_assisted_task(page, base, names)
+    with _assisted_task(browser, db) as (page, _, task_id):
         page.locator("button.use").first.click()
         page.wait_for_selector("form.critique")
         asked: list[str] = []
@@ -489,6 +494,4 @@ def test_leaving_the_page_sends_an_edit_still_waiting(browser, db: Session) -> N
         page.evaluate("location.href = '/labeler'")
         page.wait_for_selector("form.critique >> text=saved")
         assert asked == ["beforeunload"]
-    fresh(db)
-    text = db.scalar(select(LabelerCritique.text).where(LabelerCritique.task_id == task_id))
-    assert text is not None and text.endswith(" Typed before leaving.")
+    assert _first_critique(db, task_id).endswith(" Typed before leaving.")
