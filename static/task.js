@@ -43,45 +43,12 @@
     }
   });
 
-  // Nothing typed is lost to a later request. A critique's save waits 700 ms after the last
-  // key, and each form sends on its own, so "use", add, remove and submit first send the
-  // edits still waiting and wait for the saves on their way (their answer re-renders the
-  // critiques, or ends the task). A failed save stops them: its error shows by the critique.
-  // Submit also stops for a critique typed into the new box but not added.
-  const waiting = new Set();  // autosaved forms with input not yet sent
-  const sending = new Set();  // autosaved forms whose save is on its way
-  let held = [];  // requests that wait for those saves
-  const saves = "form.critique, #rating form";  // autosaved: the critiques and the rating
-  const isSave = (e) => e.detail.elt?.matches?.(saves);
-  document.addEventListener("input", (e) => {
-    const form = e.target.closest && e.target.closest(saves);
-    if (form) waiting.add(form);
-  });
-  document.addEventListener("htmx:beforeRequest", (e) => {
-    if (!isSave(e)) return;
-    waiting.delete(e.detail.elt);
-    sending.add(e.detail.elt);
-  });
-  const releaseIfSaved = () => {
-    if (sending.size) return;
-    const release = held;
-    held = [];
-    release.forEach((go) => go());
-  };
-  document.addEventListener("htmx:afterRequest", (e) => {
-    if (!isSave(e)) return;
-    sending.delete(e.detail.elt);
-    // Refused: the server answers its reason in the form's status (nothing saved).
-    if (!e.detail.successful || e.detail.elt.querySelector(".field-status.error")) { held = []; return; }
-    setTimeout(releaseIfSaved, 0);  // after htmx sends a save it queued behind this one
-  });
-  const sendWaiting = () => {
-    [...waiting].forEach((form) => {
-      waiting.delete(form);
-      if (form.isConnected) form.dispatchEvent(new Event("change"));  // sends it now
-    });
-  };
-  const unadded = (form) => {
+  // Submit stops for a critique typed into the new box but not added (heard here, before
+  // app.js holds a request for the autosaves, which it skips once this prevented it).
+  root.addEventListener("htmx:confirm", (e) => {
+    const form = document.getElementById("new-critique");
+    if (!e.detail.elt.closest("#submit-box") || !form?.elements.text.value.trim()) return;
+    e.preventDefault();
     const box = document.getElementById("submit-box");
     let note = box.querySelector(".unadded");
     if (!note) {
@@ -92,27 +59,6 @@
     }
     note.textContent = "You started a critique but have not added it: add it, or clear the box, then submit.";
     form.elements.text.focus();
-  };
-  document.addEventListener("htmx:confirm", (e) => {
-    if (isSave(e) || !root.contains(e.detail.elt)) return;
-    const newCritique = document.getElementById("new-critique");
-    if (e.detail.elt.closest("#submit-box") && newCritique?.elements.text.value.trim()) {
-      e.preventDefault();
-      unadded(newCritique);
-      return;
-    }
-    sendWaiting();
-    if (!sending.size) return;
-    e.preventDefault();
-    held.push(() => e.detail.issueRequest(true));
-  });
-  // Leaving the page (reload, close, a link) with a save not yet answered: send it and ask
-  // the browser to confirm, which gives the save time to land.
-  window.addEventListener("beforeunload", (e) => {
-    sendWaiting();
-    if (!sending.size) return;
-    e.preventDefault();
-    e.returnValue = "";
   });
 
   // Quote to critique: the selected words of the answer or the passage start a new

@@ -4,11 +4,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import IntendedCritiqueReview, ReviewCoverage, ReviewJudgement, ReviewStatus
+from app.models import (
+    IntendedCritiqueReview,
+    ReviewCoverage,
+    ReviewJudgement,
+    ReviewStatus,
+    WritingTask,
+)
+from app.users.service import create_user
+from app.writing import service as writing
 from tests.support.browser import ARTIFACTS, log_in, needs_chromium
 from tests.support.db import fresh
 from tests.support.live_server import live_app
-from tests.support.writing import labeled_misleading, written
+from tests.support.writing import labeled_misleading, question, written
 
 pytestmark = needs_chromium
 
@@ -55,3 +63,23 @@ def test_the_author_reviews_in_the_browser(browser, db: Session) -> None:  # typ
     assert len(db.scalars(select(ReviewCoverage)).all()) == 1
     verdicts = sorted((j.valid, j.novel) for j in db.scalars(select(ReviewJudgement)))
     assert verdicts == [(True, False), (True, True)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_leaving_the_writing_page_sends_the_draft_still_waiting(browser, db: Session) -> None:  # type: ignore[no-untyped-def]
+    create_user(db, "writer1", "password-123", "labeler")
+    (task,) = writing.assign(db, "writer1", [question(db)])
+    db.commit()
+    with live_app() as base:
+        page = browser.new_page()
+        log_in(page, base, "writer1")
+        page.goto(f"{base}/writing/{task.id}")
+        asked: list[str] = []
+        page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))  # stay
+        page.locator("#honest_text").click()
+        page.keyboard.type("A lighthouse in the north.")  # saved 700 ms after the last key
+        page.evaluate("location.href = '/labeler'")
+        page.wait_for_selector("#save-status >> text=saved")
+        assert asked == ["beforeunload"]
+    fresh(db)
+    assert db.scalar(select(WritingTask.honest_text)) == "A lighthouse in the north."
