@@ -55,13 +55,17 @@ def _one_loop(db: Session, name: str) -> tuple[int, int]:
 
 
 def test_next_task_and_submit_cost_the_same_statements_at_any_size(db: Session) -> None:
-    answers = corpus(db, passages=2)
+    # 3 passages, so every condition still has a task for the third labeler. With 2, when the
+    # seed gave the first two labelers the same condition and the third drew it too (1 run in
+    # ~36), that condition was empty and next task rightly asked the next one: a statement
+    # more, not a cost of size.
+    answers = corpus(db, passages=3)
     store_fake_assistance(db, answers)
     launched(db, labelers(db, 6, prefix="small"))
     small = [_one_loop(db, f"small{i}") for i in range(3)]
 
-    answers = corpus(db, passages=40)  # the same 2 passages and 38 more
-    store_fake_assistance(db, answers[6:])
+    answers = corpus(db, passages=40)  # the same 3 passages and 37 more
+    store_fake_assistance(db, answers[9:])
     launched(db, labelers(db, 7, prefix="large"))  # 7: another experiment name
     large = [_one_loop(db, f"large{i}") for i in range(3)]
 
