@@ -140,6 +140,9 @@ class EngineSupervisor:
             return str(payload)
         self.info = payload
         self._proc, self._work, self._tokens = proc, work_parent, tok_parent
+        if self.status.state == "restarting":
+            # Counted before "ready" is shown: /health never shows the new engine uncounted.
+            self.status.restarts += 1
         self.status.pid = proc.pid
         self.status.state = "ready"
         self.status.since = _now()
@@ -188,7 +191,6 @@ class EngineSupervisor:
             self._reap()
             error = self._spawn()
             if error is None:
-                self.status.restarts += 1
                 return
             self._record(f"restart failed: {error}")
 

@@ -8,13 +8,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from model_server.engine_process import EngineConfig
 from model_server.shipped import shipped_model_path
+from model_server.supervisor import EngineSupervisor
 from tests.support.model_server import ModelServerProcess, free_port
 
 LONG = {"prompt": "Once upon a time", "max_tokens": 400, "temperature": 1.0, "seed": 1}
@@ -53,6 +56,34 @@ async def test_engine_crash_answers_in_flight_requests_503_then_restarts(
     assert sig.name in health["engine"]["last_error"]
     ok = httpx.post(own_server.url + "/completions", json=SHORT, timeout=60)
     assert ok.status_code == 200 and ok.json()["choices"][0]["text"]
+
+
+def test_a_restarted_engine_is_counted_before_it_is_shown_ready() -> None:
+    """/health read between "ready" and the count once showed the new engine with 0 restarts
+    (a CI run under load); the count now comes first."""
+    config = EngineConfig(str(shipped_model_path()), n_ctx=512, n_batch=64, n_seq_max=2)
+    engine = EngineSupervisor(config, backoff_s=0.05)
+    shown: list[tuple[str, int | None, int]] = []
+
+    class Recorded(threading.Event):
+        def set(self) -> None:  # what a reader could see the moment the engine is ready
+            shown.append((engine.status.state, engine.status.pid, engine.status.restarts))
+            super().set()
+
+    engine._ready = Recorded()
+    engine.start()
+    try:
+        assert engine.wait_ready(120)
+        first = engine.status.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while len(shown) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert shown == [("ready", first, 0), ("ready", engine.status.pid, 1)]
+        assert engine.status.pid != first
+    finally:
+        engine.stop()
 
 
 def test_health_says_restarting_and_requests_get_503_while_the_engine_is_down(
