@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.analysis.simulate import simulate
+from app.core.database import session_scope
 from app.labeling import service as labeling
 from app.labeling.schemas import SubmitIn
 from tests.analysis.test_report_page import SMALL, last_task_still_open
@@ -48,8 +49,11 @@ def test_the_report_in_the_browser(browser, db: Session) -> None:  # type: ignor
             == f"experiment-{exp_id}-fig1_critiques_per_answer.png"
         )
 
-        labeling.submit(db, task.labeler_id, task.id, SubmitIn(confirm_no_critiques=True))
-        db.commit()
+        # As a request would: a writing session (on SQLite it takes the write lock at once; the
+        # test's own session would read first and then fail to write if the worker wrote
+        # in between: "database is locked", seen once in CI).
+        with session_scope() as s:
+            labeling.submit(s, task.labeler_id, task.id, SubmitIn(confirm_no_critiques=True))
         page.reload()
         assert "Out of date" in page.locator("#report-status").inner_text()
         assert "35 labeling tasks on 6 passages" in page.locator("#report").inner_text()
