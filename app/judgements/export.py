@@ -23,6 +23,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.database import session_scope
 from app.corpus.hashing import content_hash
 from app.export.service import pseudonym
 from app.models import Answer, HelpfulnessJudgement, Passage, Question, QuestionFeedback
@@ -263,6 +264,14 @@ def records(session: Session) -> Iterator[Record]:
 def export_lines(session: Session) -> Iterator[bytes]:
     for record in records(session):
         yield orjson.dumps(record) + b"\n"
+
+
+def stream_lines() -> Iterator[bytes]:
+    """The export for a streamed response, in its own read session: the response streams after
+    the request's session has closed (reading through that one checked out a connection that
+    nothing returned to the pool)."""
+    with session_scope(writes=False) as session:
+        yield from export_lines(session)
 
 
 def export_file(session: Session, path: str) -> int:

@@ -219,10 +219,10 @@ def batch_api(db: SessionDep, admin: AdminUser, batch_id: DbId) -> BatchOut:
 
 
 @api.get("/export", response_class=StreamingResponse)
-def export_api(db: SessionDep, user: ResearcherUser) -> StreamingResponse:
+def export_api(user: ResearcherUser) -> StreamingResponse:
     """Every judgement (imported and collected here) in the paper's release format, JSONL."""
     return StreamingResponse(
-        export.export_lines(db),
+        export.stream_lines(),
         media_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="judgements.jsonl"'},
     )
